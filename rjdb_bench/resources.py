@@ -1,0 +1,24 @@
+"""Locate the task YAMLs and Hydra configs, in a source checkout or an installed wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _resource(name: str) -> Path:
+    packaged = _PACKAGE / "_resources" / name
+    if packaged.is_dir():
+        return packaged
+    return _PACKAGE.parent / name
+
+
+def tasks_dir() -> Path:
+    """The folder of lm-eval task YAMLs (``tasks/`` in a checkout)."""
+    return _resource("tasks")
+
+
+def configs_dir() -> Path:
+    """The folder of Hydra configs (``configs/`` in a checkout)."""
+    return _resource("configs")

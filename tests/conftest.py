@@ -1,0 +1,42 @@
+"""Shared fixtures: the RJDB data beside the checkout and tiny models built on the spot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Tests never touch the network or the Hugging Face Hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def rjdb_data_dir() -> Path:
+    """Folder holding the RJDB ``test.jsonl`` (``$RJDB_DATA_DIR`` or ``../shared/data/rjdb``)."""
+    path = Path(os.environ.get("RJDB_DATA_DIR") or SHARED_DATA / "rjdb")
+    if not (path / "test.jsonl").is_file():
+        pytest.fail(f"RJDB test split not found at {path}/test.jsonl; set RJDB_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight Llama with a BPE tokenizer and a chat template, saved to a folder."""
+    from tiny_models import build_tiny_causal_lm
+
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny-causal"))
+
+
+@pytest.fixture(scope="session")
+def tiny_seq2seq_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight T5 with a BPE tokenizer, saved to a folder."""
+    from tiny_models import build_tiny_seq2seq_lm
+
+    return build_tiny_seq2seq_lm(tmp_path_factory.mktemp("tiny-seq2seq"))

@@ -1,0 +1,90 @@
+"""Accuracy and F1 for label predictions (Yes/No, A/B, gap kinds), via scikit-learn.
+
+A prediction that could not be parsed is passed as ``None``: it is wrong for accuracy and
+counts as a false negative of its true class (it is mapped to a label outside ``labels``).
+Zero divisions follow scikit-learn's ``zero_division=0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+from rjdb_bench.metrics.statistic import Statistic, safe_divide
+
+INVALID = "<unparsed>"
+
+
+def _labels_or_invalid(y_pred: Sequence[str | None]) -> list[str]:
+    return [INVALID if p is None else p for p in y_pred]
+
+
+def accuracy(y_true: Sequence[str], y_pred: Sequence[str | None]) -> float:
+    """Share of exact label matches; ``None`` predictions are wrong.
+
+    >>> accuracy(["Yes", "No", "No"], ["Yes", None, "No"])
+    0.6666666666666666
+    """
+    return float(accuracy_score(list(y_true), _labels_or_invalid(y_pred)))
+
+
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str | None], *, labels: Sequence[str]) -> float:
+    """Unweighted mean of the per-label F1 over ``labels``.
+
+    >>> macro_f1(["Yes", "Yes", "No", "No"], ["Yes", "No", "No", None], labels=["Yes", "No"])
+    0.5833333333333333
+    """
+    return float(
+        f1_score(list(y_true), _labels_or_invalid(y_pred), labels=list(labels), average="macro", zero_division=0)
+    )
+
+
+def label_prf(y_true: Sequence[str], y_pred: Sequence[str | None], *, label: str) -> tuple[float, float, float]:
+    """Precision, recall and F1 of one label (e.g. the positive class ``"Yes"``).
+
+    >>> label_prf(["Yes", "Yes", "No"], ["Yes", "No", "Yes"], label="Yes")
+    (0.5, 0.5, 0.5)
+    """
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        list(y_true), _labels_or_invalid(y_pred), labels=[label], average=None, zero_division=0
+    )
+    return float(precision[0]), float(recall[0]), float(f1[0])
+
+
+def label_indicators(y_true: Sequence[str], y_pred: Sequence[str | None], *, labels: Sequence[str]) -> np.ndarray:
+    """Per-document columns ``[correct, then per label: tp, predicted, true]`` for the bootstrap."""
+    true = np.array(list(y_true), dtype=object)
+    pred = np.array(_labels_or_invalid(y_pred), dtype=object)
+    columns = [true == pred]
+    for label in labels:
+        columns += [(true == label) & (pred == label), pred == label, true == label]
+    return np.stack(columns, axis=1).astype(float).reshape(len(true), -1)
+
+
+def accuracy_statistic(indicators: np.ndarray) -> Statistic:
+    """Accuracy over :func:`label_indicators` columns."""
+    n_docs = np.ones((len(indicators), 1))
+    columns = np.hstack([indicators[:, :1], n_docs])
+    return Statistic(columns, lambda s: safe_divide(s[..., 0], s[..., 1], np.nan))
+
+
+def label_f1_statistics(indicators: np.ndarray, labels: Sequence[str]) -> dict[str, Statistic]:
+    """Per-label precision/recall/F1 and their macro-F1, as statistics over the indicators.
+
+    Keys: ``"<label>_precision"``, ``"<label>_recall"``, ``"<label>_f1"`` and ``"macro_f1"``.
+    """
+
+    def per_label(s: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tp, predicted, true = s[..., 1 + 3 * i], s[..., 2 + 3 * i], s[..., 3 + 3 * i]
+        return safe_divide(tp, predicted, 0.0), safe_divide(tp, true, 0.0), safe_divide(2 * tp, predicted + true, 0.0)
+
+    out: dict[str, Statistic] = {}
+    for i, label in enumerate(labels):
+        for j, name in enumerate(("precision", "recall", "f1")):
+            out[f"{label}_{name}"] = Statistic(indicators, lambda s, i=i, j=j: per_label(s, i)[j])
+    out["macro_f1"] = Statistic(
+        indicators, lambda s: np.mean([per_label(s, i)[2] for i in range(len(labels))], axis=0)
+    )
+    return out

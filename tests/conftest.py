@@ -15,6 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The data beside the checkout (what .ci/run points RJDB_DATA_DIR at), for in-process runs.
+if (SHARED_DATA / "rjdb" / "test.jsonl").is_file():
+    os.environ.setdefault("RJDB_DATA_DIR", str(SHARED_DATA / "rjdb"))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,9 @@ DEFAULT_RESAMPLES = 1000
 DEFAULT_CONFIDENCE = 0.95
 
 
-def resample_weights(n_docs: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
+def resample_weights(
+    n_docs: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> np.ndarray:
     """How often each document is drawn in each resample, shape ``(n_resamples, n_docs)``."""
     rng = np.random.default_rng(seed)
     if n_docs == 0:

@@ -30,18 +30,28 @@ def accuracy(y_true: Sequence[str], y_pred: Sequence[str | None]) -> float:
     return float(accuracy_score(list(y_true), _labels_or_invalid(y_pred)))
 
 
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str | None], *, labels: Sequence[str]) -> float:
+def macro_f1(
+    y_true: Sequence[str], y_pred: Sequence[str | None], *, labels: Sequence[str]
+) -> float:
     """Unweighted mean of the per-label F1 over ``labels``.
 
     >>> macro_f1(["Yes", "Yes", "No", "No"], ["Yes", "No", "No", None], labels=["Yes", "No"])
     0.5833333333333333
     """
     return float(
-        f1_score(list(y_true), _labels_or_invalid(y_pred), labels=list(labels), average="macro", zero_division=0)
+        f1_score(
+            list(y_true),
+            _labels_or_invalid(y_pred),
+            labels=list(labels),
+            average="macro",
+            zero_division=0,
+        )
     )
 
 
-def label_prf(y_true: Sequence[str], y_pred: Sequence[str | None], *, label: str) -> tuple[float, float, float]:
+def label_prf(
+    y_true: Sequence[str], y_pred: Sequence[str | None], *, label: str
+) -> tuple[float, float, float]:
     """Precision, recall and F1 of one label (e.g. the positive class ``"Yes"``).
 
     >>> label_prf(["Yes", "Yes", "No"], ["Yes", "No", "Yes"], label="Yes")
@@ -53,14 +63,16 @@ def label_prf(y_true: Sequence[str], y_pred: Sequence[str | None], *, label: str
     return float(precision[0]), float(recall[0]), float(f1[0])
 
 
-def label_indicators(y_true: Sequence[str], y_pred: Sequence[str | None], *, labels: Sequence[str]) -> np.ndarray:
+def label_indicators(
+    y_true: Sequence[str], y_pred: Sequence[str | None], *, labels: Sequence[str]
+) -> np.ndarray:
     """Per-document columns ``[correct, then per label: tp, predicted, true]`` for the bootstrap."""
     true = np.array(list(y_true), dtype=object)
     pred = np.array(_labels_or_invalid(y_pred), dtype=object)
     columns = [true == pred]
     for label in labels:
         columns += [(true == label) & (pred == label), pred == label, true == label]
-    return np.stack(columns, axis=1).astype(float).reshape(len(true), -1)
+    return np.stack(columns, axis=1).astype(float).reshape(len(true), 1 + 3 * len(labels))
 
 
 def accuracy_statistic(indicators: np.ndarray) -> Statistic:
@@ -78,7 +90,11 @@ def label_f1_statistics(indicators: np.ndarray, labels: Sequence[str]) -> dict[s
 
     def per_label(s: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tp, predicted, true = s[..., 1 + 3 * i], s[..., 2 + 3 * i], s[..., 3 + 3 * i]
-        return safe_divide(tp, predicted, 0.0), safe_divide(tp, true, 0.0), safe_divide(2 * tp, predicted + true, 0.0)
+        return (
+            safe_divide(tp, predicted, 0.0),
+            safe_divide(tp, true, 0.0),
+            safe_divide(2 * tp, predicted + true, 0.0),
+        )
 
     out: dict[str, Statistic] = {}
     for i, label in enumerate(labels):

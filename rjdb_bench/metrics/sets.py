@@ -31,7 +31,9 @@ class PRF(NamedTuple):
     f1: float
 
 
-def prf_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def prf_from_counts(
+    tp: np.ndarray, fp: np.ndarray, fn: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and F1 from (pooled) counts, vectorised, with the conventions above."""
     tp, fp, fn = (np.asarray(x, dtype=float) for x in (tp, fp, fn))
     precision = safe_divide(tp, tp + fp, np.where(fn == 0, 1.0, 0.0))
@@ -82,7 +84,11 @@ def match_one_to_one(
     sim = np.array([[string_similarity(g, p) for p in pred] for g in gold])
     eligible = np.where(sim >= threshold, sim, 0.0)
     rows, cols = linear_sum_assignment(eligible, maximize=True)
-    return [(int(r), int(c), float(sim[r, c])) for r, c in zip(rows, cols, strict=True) if sim[r, c] >= threshold]
+    return [
+        (int(r), int(c), float(sim[r, c]))
+        for r, c in zip(rows, cols, strict=True)
+        if sim[r, c] >= threshold
+    ]
 
 
 def soft_set_counts(
@@ -149,17 +155,26 @@ def soft_set_prf(
 
 def f1_statistic(counts: np.ndarray) -> Statistic:
     """Micro-F1 as a :class:`Statistic` over per-document ``(tp, fp, fn)``."""
-    return Statistic(np.asarray(counts, dtype=float), lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[2])
+    return Statistic(
+        np.asarray(counts, dtype=float),
+        lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[2],
+    )
 
 
 def precision_statistic(counts: np.ndarray) -> Statistic:
     """Micro-precision as a :class:`Statistic` over per-document ``(tp, fp, fn)``."""
-    return Statistic(np.asarray(counts, dtype=float), lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[0])
+    return Statistic(
+        np.asarray(counts, dtype=float),
+        lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[0],
+    )
 
 
 def recall_statistic(counts: np.ndarray) -> Statistic:
     """Micro-recall as a :class:`Statistic` over per-document ``(tp, fp, fn)``."""
-    return Statistic(np.asarray(counts, dtype=float), lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[1])
+    return Statistic(
+        np.asarray(counts, dtype=float),
+        lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[1],
+    )
 
 
 def _average(counts: np.ndarray, average: str) -> PRF:

@@ -37,11 +37,15 @@ class Statistic:
         return float(self.reduce(self.columns.sum(axis=0)))
 
 
-def safe_divide(numerator: np.ndarray, denominator: np.ndarray, empty: np.ndarray | float) -> np.ndarray:
+def safe_divide(
+    numerator: np.ndarray, denominator: np.ndarray, empty: np.ndarray | float
+) -> np.ndarray:
     """``numerator / denominator`` elementwise, ``empty`` where the denominator is 0."""
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
-    out = np.broadcast_to(np.asarray(empty, dtype=float), np.broadcast(numerator, denominator).shape).copy()
+    out = np.broadcast_to(
+        np.asarray(empty, dtype=float), np.broadcast(numerator, denominator).shape
+    ).copy()
     np.divide(numerator, denominator, out=out, where=denominator != 0)
     return out
 
@@ -57,7 +61,9 @@ def mean_statistic(values: np.ndarray) -> Statistic:
     return Statistic(columns, lambda s: safe_divide(s[..., 0], s[..., 1], np.nan))
 
 
-def ratio_statistic(numerators: np.ndarray, denominators: np.ndarray, *, empty: float = np.nan) -> Statistic:
+def ratio_statistic(
+    numerators: np.ndarray, denominators: np.ndarray, *, empty: float = np.nan
+) -> Statistic:
     """A pooled ratio ``sum(numerators) / sum(denominators)`` (``empty`` when nothing is counted).
 
     >>> ratio_statistic(np.array([1, 0, 2]), np.array([1, 1, 4])).value()

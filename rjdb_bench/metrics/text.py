@@ -113,14 +113,23 @@ def bertscore(
     """
     if len(references) != len(predictions):
         raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
-    if not references:
-        empty = np.empty(0)
-        return empty, empty, empty
+    n = len(references)
+    precision, recall, f1 = np.zeros(n), np.zeros(n), np.zeros(n)
+    # bert-score scores an empty text 0, but its empty-text path calls a tokenizer method that
+    # transformers 5 removed; so empty texts never reach it and keep the 0 here.
+    keep = [i for i in range(n) if references[i].strip() and predictions[i].strip()]
+    if not keep:
+        return precision, recall, f1
     resolved = config.resolved()
     scorer = _scorer(resolved)
     if resolved.idf:
-        scorer.compute_idf(list(references))
-    scores = scorer.score(list(predictions), list(references), batch_size=resolved.batch_size)
+        scorer.compute_idf([references[i] for i in keep])
+    scores = scorer.score(
+        [predictions[i] for i in keep],
+        [references[i] for i in keep],
+        batch_size=resolved.batch_size,
+    )
     # bert-score computes in float32: keep the digits it has, so identical texts score exactly 1.
-    precision, recall, f1 = (np.clip(np.round(s.numpy().astype(float), 6), -1.0, 1.0) for s in scores)
+    for out, values in zip((precision, recall, f1), scores, strict=True):
+        out[keep] = np.clip(np.round(values.numpy().astype(float), 6), -1.0, 1.0)
     return precision, recall, f1

@@ -1,0 +1,116 @@
+"""Command line: ``rjdb-bench run [overrides...]`` and ``rjdb-bench tasks``.
+
+``run`` composes ``configs/`` with Hydra (``model=hf model.pretrained=... tasks=[...] limit=N
+output_dir=DIR``). Bad input exits with code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from rjdb_bench import __version__
+from rjdb_bench.errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+def compose_config(overrides: Sequence[str]):
+    """The run configuration: ``configs/config.yaml`` with Hydra ``overrides`` applied."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rjdb_bench.resources import configs_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
+            config = compose(config_name="config", overrides=list(overrides))
+        OmegaConf.resolve(config)
+        missing = sorted(OmegaConf.missing_keys(config))
+    except (HydraException, OmegaConfBaseException) as error:
+        raise InputError(f"config: {_first_line(error)}") from None
+    if missing:
+        raise InputError(
+            f"config: missing value for {', '.join(missing)} (set it on the command line, e.g. {missing[0]}=...)"
+        )
+    return config
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.split("\n")[0].split())
+
+
+def command_run(overrides: Sequence[str]) -> int:
+    """Compose the config, run the evaluation, print the table."""
+    config = compose_config(overrides)
+    from rjdb_bench.results.report import print_results
+    from rjdb_bench.runner import run
+
+    results = run(config)
+    print_results(results, str(config.output_dir))
+    return 0
+
+
+def command_tasks() -> int:
+    """List tasks (with headline metric and version) and suites."""
+    from rich.table import Table
+
+    from rjdb_bench.results.report import make_console
+    from rjdb_bench.tasks.registry import TASK_SPECS
+    from rjdb_bench.tasks.selection import suites, task_manager
+
+    manager = task_manager({})
+    table = Table(title="rjdb-bench tasks")
+    for column in ("task", "headline", "description"):
+        table.add_column(column)
+    for name in manager.all_subtasks:
+        spec = TASK_SPECS.get(name)
+        table.add_row(name, spec.headline if spec else "?", spec.description if spec else "")
+    console = make_console()
+    console.print(table)
+    for suite, members in suites(manager).items():
+        console.print(f"suite [bold]{suite}[/bold]: {', '.join(members)}", soft_wrap=True)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (sub-commands ``run`` and ``tasks``)."""
+    parser = argparse.ArgumentParser(
+        prog="rjdb-bench", description="Evaluate models on the RJDB benchmark."
+    )
+    parser.add_argument("--version", action="version", version=f"rjdb-bench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run",
+        help="evaluate a model (Hydra overrides: model=..., tasks=[...], limit=N, output_dir=DIR)",
+    )
+    run.add_argument(
+        "overrides", nargs="*", help="Hydra overrides, e.g. model=oracle tasks=[rjdb] limit=10"
+    )
+    commands.add_parser("tasks", help="list tasks and suites")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rjdb-bench`` console script."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return command_run(args.overrides)
+        return command_tasks()
+    except InputError as error:
+        print(f"rjdb-bench: error: {_first_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("rjdb-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

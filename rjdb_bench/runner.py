@@ -1,0 +1,201 @@
+"""``rjdb-bench run``: data → tasks → model → metrics → results, as one short pipeline.
+
+lm-eval builds the tasks' requests and sends all requests of one kind, across every selected
+task, to the model in one call; rjdb-bench then scores each task's items (with intervals),
+writes ``samples/<task>.jsonl`` and ``results.json``, and returns the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from rjdb_bench.errors import InputError
+from rjdb_bench.metrics.text import BertScoreConfig
+from rjdb_bench.models.registry import build_model
+from rjdb_bench.results.provenance import environment
+from rjdb_bench.results.writer import write_results, write_samples
+from rjdb_bench.tasks import scoring
+from rjdb_bench.tasks.base import ScoringSettings
+from rjdb_bench.tasks.lm_eval_hooks import rjdb_source
+from rjdb_bench.tasks.registry import task_spec
+from rjdb_bench.tasks.selection import check_selection, suites, task_manager
+
+
+def scoring_settings(metrics: Mapping[str, Any], seed: int) -> ScoringSettings:
+    """Scoring settings from the ``metrics`` config group."""
+    bert = dict(metrics.get("bertscore") or {})
+    return ScoringSettings(
+        soft_threshold=float(metrics.get("soft_threshold", 0.8)),
+        bertscore=BertScoreConfig(**bert),
+        bootstrap_resamples=int(metrics.get("bootstrap_resamples", 1000)),
+        confidence=float(metrics.get("confidence", 0.95)),
+        seed=seed,
+    )
+
+
+def task_metadata(config: DictConfig) -> dict[str, Any]:
+    """What every task is given through lm-eval metadata: data selection and seed."""
+    data = config.data
+    return {
+        "rjdb_split": data.split,
+        "rjdb_data_dir": data.data_dir,
+        "rjdb_path": data.path,
+        "seed": int(config.seed),
+    }
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and (when installed) torch."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sample_record(
+    sample: Mapping[str, Any], item: Mapping[str, Any], scores: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "doc_id": item["doc_key"],
+        "index": sample["doc_id"],
+        "prompt_hash": sample["prompt_hash"],
+        "output": item["output"],
+        "parsed_ok": item.get("parsed_ok", True),
+        "prediction": item["prediction"],
+        "gold": item["gold"],
+        "scores": dict(scores),
+    }
+
+
+def _task_record(
+    task: Any, samples: Sequence[Mapping[str, Any]], scores: scoring.TaskScores
+) -> dict[str, Any]:
+    spec = task_spec(task.config.task)
+    template = (
+        task.config.doc_to_text
+        if isinstance(task.config.doc_to_text, str)
+        else repr(task.config.doc_to_text)
+    )
+    return {
+        "version": task.config.metadata.get("version"),
+        "headline": spec.headline,
+        "metrics": scores.as_dict(),
+        "n": scores.n,
+        "prompt_template_sha256": _sha256(template),
+        "prompts_sha256": _sha256("\n".join(s["prompt_hash"] for s in samples)),
+        "generation_kwargs": dict(task.config.generation_kwargs or {}),
+        "config_source": task.config.metadata.get("config_source"),
+    }
+
+
+def suite_scores(
+    suite_members: Mapping[str, Sequence[str]], tasks: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Unweighted mean of member tasks' headline metrics, for suites whose tasks all ran."""
+    out = {}
+    for suite, members in suite_members.items():
+        if members and all(m in tasks for m in members):
+            headlines = {m: tasks[m]["metrics"][tasks[m]["headline"]] for m in members}
+            values = [v for v in headlines.values() if v is not None]
+            score = float(np.mean(values)) if len(values) == len(headlines) else None
+            out[suite] = {"score": score, "tasks": headlines}
+    return out
+
+
+def run(config: DictConfig) -> dict[str, Any]:
+    """Evaluate ``config.model`` on ``config.tasks`` and write the run's files."""
+    from lm_eval.evaluator import evaluate
+
+    started = time.perf_counter()
+    seed = int(config.seed)
+    settings = scoring_settings(config.metrics, seed)
+    scoring.configure(settings)
+    metadata = task_metadata(config)
+    limit = config.limit
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise InputError(f"limit: expected a positive integer or null, got {limit!r}")
+
+    manager = task_manager(metadata)
+    selected = check_selection(manager, list(config.tasks))
+    source = rjdb_source(metadata)
+    task_dict = manager.load(selected)
+    generation = (
+        OmegaConf.to_container(config.generation, resolve=True) if config.get("generation") else {}
+    )
+    for task in task_dict["tasks"].values():
+        if generation and task.config.output_type == "generate_until":
+            task.set_config(key="generation_kwargs", value=generation, update=True)
+    seed_everything(seed)
+    model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
+    loaded = time.perf_counter()
+    evaluation = evaluate(
+        model.lm,
+        task_dict,
+        limit=limit,
+        bootstrap_iters=0,
+        log_samples=True,
+        apply_chat_template=model.apply_chat_template,
+    )
+    evaluated = time.perf_counter()
+
+    output_dir = Path(config.output_dir)
+    task_records = {}
+    for name, task in task_dict["tasks"].items():
+        samples = evaluation["samples"][name]
+        spec = task_spec(name)
+        items = [sample[spec.headline] for sample in samples]
+        scores = scoring.score_items(name, items, settings)
+        write_samples(
+            output_dir,
+            name,
+            (
+                _sample_record(s, i, p)
+                for s, i, p in zip(samples, items, scores.per_item, strict=True)
+            ),
+        )
+        task_records[name] = _task_record(task, samples, scores)
+
+    results = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": {
+            **model.identity,
+            "settings": model.settings,
+            "apply_chat_template": model.apply_chat_template,
+        },
+        "data": {"rjdb": {"split": metadata["rjdb_split"], **source.provenance()}},
+        "limit": limit,
+        "seed": seed,
+        "scoring": {
+            "soft_threshold": settings.soft_threshold,
+            "bootstrap_resamples": settings.bootstrap_resamples,
+            "confidence": settings.confidence,
+            "bertscore": settings.bertscore.describe(),
+        },
+        "tasks": task_records,
+        "suites": suite_scores(suites(manager), task_records),
+        "timing_seconds": {
+            "startup": round(loaded - started, 3),
+            "evaluate": round(evaluated - loaded, 3),
+            "total": round(time.perf_counter() - started, 3),
+        },
+        "environment": environment(),
+        "config": OmegaConf.to_container(config, resolve=True),
+    }
+    write_results(output_dir, results)
+    return results

@@ -1,0 +1,73 @@
+"""The functions lm-eval task YAMLs point at (through the ``utils.py`` beside them).
+
+* :func:`load_docs` is the ``custom_dataset``: it reads RJDB (see :mod:`rjdb_bench.data.rjdb`)
+  and builds the task's docs. Settings come from lm-eval task metadata, which the harness
+  fills from its config and plain ``lm_eval`` users can pass with ``--metadata``:
+  ``rjdb_split`` (default ``test``), ``rjdb_data_dir``, ``rjdb_path``, ``seed`` (default 1234).
+* :func:`process_results` parses one output into an item (the same item for every metric).
+* :func:`aggregation` makes the per-metric aggregation functions; they all share one
+  memoised :func:`~rjdb_bench.tasks.scoring.score_items` call per task.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import datasets
+
+from rjdb_bench.data.download import DataFile
+from rjdb_bench.data.rjdb import locate_rjdb, read_rjdb
+from rjdb_bench.tasks.base import Doc, Item
+from rjdb_bench.tasks.registry import task_spec
+from rjdb_bench.tasks.scoring import score_items
+
+DEFAULT_SEED = 1234
+EVAL_SPLIT = "eval"
+
+
+@functools.lru_cache(maxsize=4)
+def _rows(source: DataFile) -> datasets.Dataset:
+    return read_rjdb(source)
+
+
+def rjdb_source(metadata: Mapping[str, Any]) -> DataFile:
+    """The RJDB file that task metadata (``rjdb_split``, ``rjdb_data_dir``, ``rjdb_path``) selects."""
+    return locate_rjdb(
+        metadata.get("rjdb_split") or "test",
+        data_dir=metadata.get("rjdb_data_dir") or None,
+        path=metadata.get("rjdb_path") or None,
+    )
+
+
+def load_rows(metadata: Mapping[str, Any]) -> datasets.Dataset:
+    """The normalised RJDB rows that task metadata selects (read once per process and file)."""
+    return _rows(rjdb_source(metadata))
+
+
+def load_docs(task: str, **metadata: Any) -> datasets.DatasetDict:
+    """``custom_dataset`` for every RJDB task: the task's docs as the ``eval`` split."""
+    spec = task_spec(task)
+    seed = int(metadata.get("seed", DEFAULT_SEED))
+    docs = spec.build_docs(load_rows(metadata), seed)
+    return datasets.DatasetDict({EVAL_SPLIT: datasets.Dataset.from_list(docs)})
+
+
+def process_results(doc: Doc, results: Sequence[str]) -> dict[str, Item]:
+    """Parse the model's output for ``doc`` into one item, reported under every metric name."""
+    spec = task_spec(doc["task"])
+    item = spec.make_item(doc, results[0])
+    return {metric: item for metric in spec.metrics}
+
+
+def aggregation(metric: str) -> Callable[[Sequence[Item]], float]:
+    """The lm-eval aggregation for ``metric``: the corpus value from the memoised task scores."""
+
+    def aggregate(items: Sequence[Item]) -> float:
+        if not items:
+            return float("nan")
+        return score_items(items[0]["task"], items).values[metric]
+
+    aggregate.__name__ = f"aggregate_{metric}"
+    return aggregate

@@ -1,0 +1,301 @@
+"""Lenient parsing of model output: JSON first, then lists, bullets and plain text.
+
+Every parser returns a :class:`Parsed` whose ``ok`` flag says whether the expected format
+was recovered; tasks report the share of ``ok=False`` as ``parse_failure_rate`` and score
+an unparsed answer as an empty (or wrong) prediction, so failures are never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013+]|\d+[.)]|\(\d+\)|[a-z][.)])\s+(.*\S)\s*$")
+_YEAR_RANGE = re.compile(
+    r"\(?\s*((?:19|20)\d{2})\s*[-\u2013\u2014to]+\s*((?:19|20)\d{2}|present|current|now)\s*\)?",
+    re.I,
+)
+_ANSWER_KEYS = {"answer", "label", "match", "choice", "prediction", "result"}
+_YEARS_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*\+?\s*(?:years?|yrs?)\b", re.I)
+
+
+# A one-line answer without commas counts as a single item only if it is this short.
+_MAX_BARE_ITEM_WORDS = 5
+_NO_ANSWER = {"null", "none", "n/a", "na", "nothing", "-"}
+
+
+class Parsed(NamedTuple):
+    """A parsed answer and whether the expected format was found."""
+
+    value: Any
+    ok: bool
+
+
+def find_json(text: str) -> Any | None:
+    """Return the first JSON value found in ``text`` (whole text, fenced block, or embedded).
+
+    >>> find_json('Sure! ```json\\n["a", "b"]\\n``` Hope it helps')
+    ['a', 'b']
+    >>> find_json('The answer: {"answer": "Yes"}.')
+    {'answer': 'Yes'}
+    >>> find_json("no json here") is None
+    True
+    """
+    candidates = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except (json.JSONDecodeError, ValueError):
+            pass
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"[\[{]", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+            return value
+        except (json.JSONDecodeError, ValueError):
+            continue
+    return None
+
+
+def parse_label(text: str, labels: Sequence[str]) -> Parsed:
+    """The first of ``labels`` that the answer states (case-insensitive, whole word).
+
+    Accepts a bare label, a sentence starting with one, ``{"answer": label}``, or for
+    one-letter labels ``Resume A``/``Option B``.
+
+    >>> parse_label("Yes, the resume covers every skill.", ["Yes", "No"])
+    Parsed(value='Yes', ok=True)
+    >>> parse_label("The better match is resume B.", ["A", "B"])
+    Parsed(value='B', ok=True)
+    >>> parse_label("Maybe", ["Yes", "No"])
+    Parsed(value=None, ok=False)
+    """
+    data = find_json(text)
+    if isinstance(data, dict):
+        answer_keys = [k for k in data if k.lower() in _ANSWER_KEYS]
+        values = [data[k] for k in answer_keys] if answer_keys else list(data.values())
+        for value in values:
+            if isinstance(value, str):
+                found = parse_label(value, labels)
+                if found.ok:
+                    return found
+        if answer_keys:
+            return Parsed(None, False)
+    canonical = {label.lower(): label for label in labels}
+    stripped = text.strip().strip(" \t\n.,:;!\"'*()[]").lower()
+    if stripped in canonical:
+        return Parsed(canonical[stripped], True)
+    if all(len(label) == 1 for label in labels):
+        letters = "".join(re.escape(label) for label in labels)
+        match = re.search(rf"\b(?:resume|option|candidate|answer:?)\s+([{letters}])\b", text, re.I)
+        if match is None:
+            # A standalone letter; "A" followed by a lower-case word is the article, not an answer.
+            match = re.search(rf"(?<![\w'])(?!A\s+[a-z])([{letters}])(?![\w'])", text)
+        return Parsed(match.group(1).upper(), True) if match else Parsed(None, False)
+    pattern = "|".join(re.escape(label) for label in labels)
+    match = re.search(rf"\b({pattern})\b", text, re.I)
+    return Parsed(canonical[match.group(1).lower()], True) if match else Parsed(None, False)
+
+
+def _strings_from_json(data: Any, keys: Sequence[str]) -> list[str] | None:
+    if isinstance(data, dict):
+        for key in keys:
+            if key in data:
+                return _strings_from_json(data[key], keys)
+        lists = [v for v in data.values() if isinstance(v, list)]
+        return _strings_from_json(lists[0], keys) if len(lists) == 1 else None
+    if isinstance(data, list):
+        out = []
+        for item in data:
+            if isinstance(item, str | int | float) and not isinstance(item, bool):
+                out.append(str(item))
+            elif isinstance(item, dict):
+                named = next(
+                    (
+                        item[k]
+                        for k in (*keys, "skill", "name", "title")
+                        if isinstance(item.get(k), str)
+                    ),
+                    None,
+                )
+                if named is None:
+                    return None
+                out.append(named)
+            else:
+                return None
+        return out
+    if isinstance(data, str):
+        return [part for part in data.split(",") if part.strip()]
+    return None
+
+
+def bullet_lines(text: str) -> list[str]:
+    """Items of a bulleted or numbered list, in order.
+
+    >>> bullet_lines("Skills:\\n- SQL\\n* Excel\\n3. Project Management")
+    ['SQL', 'Excel', 'Project Management']
+    """
+    return [m.group(1) for m in map(_BULLET.match, text.splitlines()) if m]
+
+
+def parse_string_list(text: str, *, keys: Sequence[str] = ("skills",)) -> Parsed:
+    """A list of strings: a JSON array (or an object holding one), else bullets, else a comma list.
+
+    >>> parse_string_list('["SQL", "Excel"]')
+    Parsed(value=['SQL', 'Excel'], ok=True)
+    >>> parse_string_list('{"skills": ["SQL"]}')
+    Parsed(value=['SQL'], ok=True)
+    >>> parse_string_list("- SQL\\n- Excel")
+    Parsed(value=['SQL', 'Excel'], ok=True)
+    >>> parse_string_list("SQL, Excel, Python")
+    Parsed(value=['SQL', 'Excel', 'Python'], ok=True)
+    >>> parse_string_list("SQL")
+    Parsed(value=['SQL'], ok=True)
+    >>> parse_string_list('{"a": ["SQL"], "b": ["Excel"]}')
+    Parsed(value=[], ok=False)
+    >>> parse_string_list("")
+    Parsed(value=[], ok=False)
+    """
+    data = find_json(text)
+    if isinstance(data, list | dict | str):
+        # JSON was given: it is the answer, whatever its shape; never re-split its raw text.
+        strings = _strings_from_json(data, keys)
+        if strings is None:
+            return Parsed([], False)
+        return Parsed([s.strip() for s in strings if s.strip()], True)
+    bullets = bullet_lines(text)
+    if bullets:
+        return Parsed(bullets, True)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if (
+        len(lines) == 1
+        and not lines[0].endswith((".", "?", "!", ":"))
+        and lines[0].lower() not in _NO_ANSWER
+    ):
+        parts = [part.strip() for part in lines[0].split(",") if part.strip()]
+        if len(parts) > 1 or len(parts[0].split()) <= _MAX_BARE_ITEM_WORDS:
+            return Parsed(parts, True)
+    return Parsed([], False)
+
+
+GAP_KINDS = ("reduced", "removed", "none")
+
+
+def parse_explanation(text: str) -> Parsed:
+    """``{"missing_skills": [...], "experience_gap": {"kind": ..., "title": ...}}``.
+
+    The value is always a dict with ``missing_skills`` (list), ``kind`` (one of
+    :data:`GAP_KINDS` or None) and ``title`` (str). ``ok`` requires a JSON object with a
+    list of missing skills and a valid gap kind.
+
+    >>> parse_explanation('{"missing_skills": ["SQL"], "experience_gap": {"kind": "Removed", "title": "Analyst"}}')
+    Parsed(value={'missing_skills': ['SQL'], 'kind': 'removed', 'title': 'Analyst'}, ok=True)
+    >>> parse_explanation("I cannot tell").ok
+    False
+    """
+    data = find_json(text)
+    empty = {"missing_skills": [], "kind": None, "title": ""}
+    if not isinstance(data, dict):
+        return Parsed(empty, False)
+    skills = _strings_from_json(data.get("missing_skills", []), ("missing_skills", "skills")) or []
+    gap = data.get("experience_gap")
+    kind, title = None, ""
+    if isinstance(gap, dict):
+        kind = str(gap.get("kind", "")).strip().lower() or None
+        title = str(gap.get("title") or "").strip()
+    elif isinstance(gap, str):
+        kind = gap.strip().lower() or None
+    if kind not in GAP_KINDS:
+        kind = None
+    skills = [s.strip() for s in skills if s.strip()]
+    ok = "missing_skills" in data and kind is not None
+    return Parsed({"missing_skills": skills, "kind": kind, "title": title}, ok)
+
+
+def _years_of(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        if _YEAR_RANGE.search(value):
+            return years_from_text(value)[1]
+        match = re.search(r"\d+", value)
+        return int(match.group()) if match else None
+    return None
+
+
+def years_from_text(text: str) -> tuple[str, int | None]:
+    """Split ``"Title (2019 - 2023)"`` or ``"Title: 4 years"`` into a title and a year count.
+
+    >>> years_from_text("Junior Systems Admin (2019 - 2023)")
+    ('Junior Systems Admin', 4)
+    >>> years_from_text("4 years as a Data Analyst")
+    ('Data Analyst', 4)
+    >>> years_from_text("Baker")
+    ('Baker', None)
+    >>> years_from_text("Data Analyst (2019 - present)")
+    ('Data Analyst', None)
+    """
+    match = _YEAR_RANGE.search(text)
+    if match:
+        title = (text[: match.start()] + text[match.end() :]).strip(" -,:;\u2013")
+        # "2019 - present" has no year count we could check against gold.
+        years = int(match.group(2)) - int(match.group(1)) if match.group(2).isdigit() else None
+        return title, years
+    match = _YEARS_COUNT.search(text)
+    if match:
+        title = (text[: match.start()] + text[match.end() :]).strip(" -,:;()\u2013")
+        title = re.sub(
+            r"^(?:of\s+)?(?:experience\s+)?(?:as\s+(?:an?\s+)?)", "", title, flags=re.I
+        ).strip()
+        return title, int(float(match.group(1)))
+    return text.strip(), None
+
+
+def parse_experience_list(text: str) -> Parsed:
+    """A list of ``{"title": str, "years": int | None}``.
+
+    JSON (a list of objects, or of strings, or an object holding such a list) first, then
+    bulleted lines such as ``- Data Analyst (2018 - 2021)``.
+
+    >>> parse_experience_list('[{"title": "Data Analyst", "years": "3"}]')
+    Parsed(value=[{'title': 'Data Analyst', 'years': 3}], ok=True)
+    >>> parse_experience_list("1. Baker (2013 - 2016)")
+    Parsed(value=[{'title': 'Baker', 'years': 3}], ok=True)
+    """
+    data = find_json(text)
+    if isinstance(data, dict):
+        lists = [v for k, v in data.items() if isinstance(v, list) and "exp" in k.lower()] or [
+            v for v in data.values() if isinstance(v, list)
+        ]
+        data = lists[0] if len(lists) == 1 else None
+    if isinstance(data, list):
+        entries = []
+        for item in data:
+            if isinstance(item, dict):
+                title = next(
+                    (
+                        item[k]
+                        for k in ("title", "role", "position", "name")
+                        if isinstance(item.get(k), str)
+                    ),
+                    None,
+                )
+                if title is None:
+                    return Parsed([], False)
+                years = _years_of(item.get("years", item.get("duration")))
+                entries.append({"title": title.strip(), "years": years})
+            elif isinstance(item, str):
+                title, years = years_from_text(item)
+                entries.append({"title": title, "years": years})
+            else:
+                return Parsed([], False)
+        return Parsed([e for e in entries if e["title"]], True)
+    lines = bullet_lines(text)
+    if lines:
+        return Parsed([{"title": t, "years": y} for t, y in map(years_from_text, lines) if t], True)
+    return Parsed([], False)

@@ -1,0 +1,123 @@
+"""``rjdb_skills``: extract the skills a resume shows, as a JSON list of strings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import datasets
+import numpy as np
+
+from rjdb_bench.metrics.normalize import normalized_set
+from rjdb_bench.metrics.sets import (
+    f1_statistic,
+    precision_statistic,
+    prf_from_counts,
+    recall_statistic,
+    set_counts,
+    soft_set_counts,
+)
+from rjdb_bench.metrics.statistic import mean_statistic
+from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec
+from rjdb_bench.tasks.parsing import parse_string_list
+
+
+def unmatched_skills(skills: Sequence[str], removed: Sequence[str]) -> list[str]:
+    """Gold skills of the unmatched resume: ``skills`` minus the removed ones (normalised match).
+
+    >>> unmatched_skills(["SQL", "Excel", "Networking"], ["networking"])
+    ['SQL', 'Excel']
+    """
+    gone = normalized_set(removed)
+    return [skill for skill in skills if not normalized_set([skill]) & gone]
+
+
+def build_skill_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+    """Two docs per row: the matched resume (gold ``Skills``), then the unmatched one."""
+    docs = []
+    for row in rows:
+        for variant, resume, gold in (
+            ("matched", row["resume_matched"], list(row["skills"])),
+            (
+                "unmatched",
+                row["resume_unmatched"],
+                unmatched_skills(row["skills"], row["removed_skills"]),
+            ),
+        ):
+            docs.append(
+                {
+                    "task": "rjdb_skills",
+                    "doc_key": f"{row['row_id']}:{variant}",
+                    "row_id": row["row_id"],
+                    "variant": variant,
+                    "resume": resume,
+                    "gold_skills": gold,
+                    "target": json.dumps(gold, ensure_ascii=False),
+                }
+            )
+    return docs
+
+
+def make_skill_item(doc: Doc, output: str) -> Item:
+    """Parse a list of skills."""
+    parsed = parse_string_list(output, keys=("skills",))
+    return {
+        "task": doc["task"],
+        "doc_key": doc["doc_key"],
+        "output": output,
+        "parsed_ok": parsed.ok,
+        "prediction": parsed.value,
+        "gold": doc["gold_skills"],
+    }
+
+
+def score_skills(items: Sequence[Item], settings: ScoringSettings) -> Scored:
+    """Micro/macro P/R/F1 of normalised exact matches, soft micro-F1, parse-failure rate."""
+    gold = [item["gold"] for item in items]
+    pred = [item["prediction"] for item in items]
+    exact = set_counts(gold, pred)
+    soft = soft_set_counts(gold, pred, threshold=settings.soft_threshold)
+    doc_p, doc_r, doc_f1 = prf_from_counts(exact[:, 0], exact[:, 1], exact[:, 2])
+    statistics = {
+        "micro_f1": f1_statistic(exact),
+        "micro_precision": precision_statistic(exact),
+        "micro_recall": recall_statistic(exact),
+        "macro_f1": mean_statistic(doc_f1),
+        "macro_precision": mean_statistic(doc_p),
+        "macro_recall": mean_statistic(doc_r),
+        "soft_micro_f1": f1_statistic(soft),
+        "parse_failure_rate": mean_statistic(
+            np.array([0.0 if i["parsed_ok"] else 1.0 for i in items])
+        ),
+    }
+    per_item = [
+        {
+            "tp": float(e[0]),
+            "fp": float(e[1]),
+            "fn": float(e[2]),
+            "f1": float(f),
+            "soft_tp": float(s[0]),
+        }
+        for e, f, s in zip(exact, doc_f1, soft, strict=True)
+    ]
+    return Scored(statistics, per_item)
+
+
+SKILLS = TaskSpec(
+    name="rjdb_skills",
+    headline="micro_f1",
+    metrics=(
+        "micro_f1",
+        "micro_precision",
+        "micro_recall",
+        "macro_f1",
+        "macro_precision",
+        "macro_recall",
+        "soft_micro_f1",
+        "parse_failure_rate",
+    ),
+    build_docs=build_skill_docs,
+    make_item=make_skill_item,
+    score=score_skills,
+    description="Extract the skills a resume shows (JSON list); two docs per row.",
+)

@@ -1,0 +1,213 @@
+"""The CLI end to end: oracle ceilings, results/samples files, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rjdb_bench.cli import main
+
+HEADLINES = {
+    "rjdb_match": "accuracy",
+    "rjdb_match_pairwise": "accuracy",
+    "rjdb_explain": "missing_skills_f1",
+    "rjdb_skills": "micro_f1",
+    "rjdb_experience": "title_f1",
+    "rjdb_edit": "rougeL",
+}
+
+
+def run_cli(*args: str, env_data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``rjdb-bench`` in a fresh interpreter, as a user would."""
+    import os
+
+    env = dict(os.environ)
+    if env_data_dir is not None:
+        env["RJDB_DATA_DIR"] = str(env_data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "rjdb_bench.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def oracle_full_run(rjdb_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The oracle on every task of the full test split (about 2.5 minutes, mostly BERTScore)."""
+    out = tmp_path_factory.mktemp("oracle-full")
+    assert (
+        main(
+            [
+                "run",
+                "model=oracle",
+                "tasks=[rjdb]",
+                f"output_dir={out}",
+                f"data.data_dir={rjdb_data_dir}",
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+@pytest.mark.slow
+def test_oracle_scores_one_on_every_headline_metric_of_the_full_test_split(
+    oracle_full_run: Path,
+) -> None:
+    results = json.loads((oracle_full_run / "results.json").read_text())
+    assert set(results["tasks"]) == set(HEADLINES)
+    for task, headline in HEADLINES.items():
+        record = results["tasks"][task]
+        assert record["headline"] == headline
+        assert record["metrics"][headline] == 1.0, task
+        assert record["metrics"][f"{headline}_ci"] == [1.0, 1.0], task
+    assert results["tasks"]["rjdb_edit"]["metrics"]["bertscore_f1"] == 1.0
+    assert results["suites"]["rjdb"]["score"] == 1.0
+    # Docs per task on the 1000-row split: two per row for match and skills.
+    assert {t: r["n"] for t, r in results["tasks"].items()} == {
+        "rjdb_match": 2000,
+        "rjdb_match_pairwise": 1000,
+        "rjdb_explain": 1000,
+        "rjdb_skills": 2000,
+        "rjdb_experience": 1000,
+        "rjdb_edit": 1000,
+    }
+
+
+@pytest.mark.slow
+def test_oracle_restored_skill_recall_shows_the_gold_is_not_verbatim(
+    oracle_full_run: Path, rjdb_data_dir: Path
+) -> None:
+    # Independent count: share of Filtered-information.Skills found (case-insensitive) in Resume-matched.
+    hits = total = 0
+    for line in (rjdb_data_dir / "test.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        removed = row["Filtered-information"]["Skills"]
+        removed = list(removed) if isinstance(removed, dict) else removed
+        resume = " ".join(row["Resume-matched"].lower().split())
+        total += len(removed)
+        hits += sum(" ".join(s.lower().split()) in resume for s in removed)
+    results = json.loads((oracle_full_run / "results.json").read_text())
+    assert results["tasks"]["rjdb_edit"]["metrics"]["restored_skill_recall"] == pytest.approx(
+        hits / total, abs=0.01
+    )
+    assert hits / total < 0.9
+
+
+@pytest.mark.slow
+def test_results_record_provenance(oracle_full_run: Path) -> None:
+    results = json.loads((oracle_full_run / "results.json").read_text())
+    assert (
+        results["data"]["rjdb"]["sha256"]
+        == "82a1ca9db0785aff0aaa6990765ba95f83ca43ff91d03c04c97026f28ac0e016"
+    )
+    assert results["environment"]["rjdb_bench_version"]
+    assert "lm-eval" in results["environment"]["libraries"]
+    assert results["seed"] == 1234
+    assert results["model"]["name"] == "oracle"
+    for record in results["tasks"].values():
+        assert record["version"] == 1.0
+        assert len(record["prompt_template_sha256"]) == 64
+        assert len(record["prompts_sha256"]) == 64
+        assert record["generation_kwargs"]["do_sample"] is False
+    assert results["scoring"]["bertscore"]["num_layers"] == 6
+
+
+@pytest.mark.slow
+def test_samples_files_have_one_scored_record_per_doc(oracle_full_run: Path) -> None:
+    lines = (oracle_full_run / "samples" / "rjdb_match.jsonl").read_text().splitlines()
+    assert len(lines) == 2000
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    assert (first["doc_id"], first["gold"], first["prediction"]) == ("0:matched", "Yes", "Yes")
+    assert (second["doc_id"], second["gold"]) == ("0:unmatched", "No")
+    assert len(first["prompt_hash"]) == 64
+    assert first["scores"] == {"correct": 1.0, "parsed": 1.0}
+
+
+def test_extractive_oracle_only_copies_strings_present_in_the_input(
+    rjdb_data_dir: Path, tmp_path: Path
+) -> None:
+    assert (
+        main(
+            [
+                "run",
+                "model=oracle",
+                "model.extractive=true",
+                "tasks=[rjdb_skills]",
+                "limit=40",
+                f"output_dir={tmp_path}",
+            ]
+        )
+        == 0
+    )
+    results = json.loads((tmp_path / "results.json").read_text())
+    metrics = results["tasks"]["rjdb_skills"]["metrics"]
+    # Independent count over the same 40 docs (rows 0-19, matched then unmatched resume).
+    found = total = 0
+    for record in map(
+        json.loads, (tmp_path / "samples" / "rjdb_skills.jsonl").read_text().splitlines()
+    ):
+        total += len(record["gold"])
+        found += len(record["prediction"])
+    assert metrics["micro_precision"] == 1.0
+    assert metrics["micro_recall"] == pytest.approx(found / total)
+    assert metrics["micro_recall"] < 1.0
+    assert results["model"]["name"] == "oracle-extractive"
+
+
+def test_tasks_command_lists_every_task_and_the_suite() -> None:
+    result = run_cli("tasks")
+    assert result.returncode == 0, result.stderr
+    for task in HEADLINES:
+        assert task in result.stdout
+    assert (
+        "suite rjdb: rjdb_match, rjdb_match_pairwise, rjdb_explain, rjdb_skills, rjdb_experience, rjdb_edit"
+        in result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tasks=[rjdb_nope]"], "tasks: unknown task or suite 'rjdb_nope'"),
+        (["model=nope"], "config: "),
+        (["limit=0"], "limit: expected a positive integer or null, got 0"),
+        (["model=hf"], "config: missing value for model.pretrained"),
+        (["tasks=[rjdb"], "config: "),
+        (["data.split=dev"], "dev"),
+    ],
+)
+def test_bad_config_exits_2_with_one_line(
+    args: list[str], message: str, tmp_path: Path, rjdb_data_dir: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run_cli("run", "model=oracle", f"output_dir={out}", *args, env_data_dir=rjdb_data_dir)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("rjdb-bench: error: ")
+    assert message in lines[-1]
+    assert "Traceback" not in result.stderr
+    assert not (out / "results.json").exists()
+
+
+def test_malformed_data_file_exits_2_naming_file_line_and_field(
+    tmp_path: Path, rjdb_data_dir: Path
+) -> None:
+    rows = (rjdb_data_dir / "test.jsonl").read_text().splitlines()[:3]
+    broken = json.loads(rows[1])
+    broken["Skills"] = "SQL"
+    bad_file = tmp_path / "bad.jsonl"
+    bad_file.write_text("\n".join([rows[0], json.dumps(broken), rows[2]]) + "\n")
+    out = tmp_path / "out"
+    result = run_cli("run", "model=oracle", f"data.path={bad_file}", f"output_dir={out}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"rjdb-bench: error: {bad_file}:2: field 'Skills': expected a list of strings, got str"
+    )
+    assert not out.exists() or not any(out.rglob("*.json*"))

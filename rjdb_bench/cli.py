@@ -32,7 +32,7 @@ def compose_config(overrides: Sequence[str]):
         OmegaConf.resolve(config)
         missing = sorted(OmegaConf.missing_keys(config))
     except (HydraException, OmegaConfBaseException) as error:
-        raise InputError(f"config: {_first_line(error)}") from None
+        raise InputError(f"config: {_one_line(error)}") from None
     if missing:
         raise InputError(
             f"config: missing value for {', '.join(missing)} (set it on the command line, e.g. {missing[0]}=...)"
@@ -40,9 +40,10 @@ def compose_config(overrides: Sequence[str]):
     return config
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return " ".join(text.split("\n")[0].split())
+def _one_line(error: BaseException, limit: int = 400) -> str:
+    """The error's message folded onto one line (Hydra spreads its messages over several)."""
+    text = " ".join((str(error).strip() or type(error).__name__).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def command_run(overrides: Sequence[str]) -> int:
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_run(args.overrides)
         return command_tasks()
     except InputError as error:
-        print(f"rjdb-bench: error: {_first_line(error)}", file=sys.stderr)
+        print(f"rjdb-bench: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("rjdb-bench: interrupted", file=sys.stderr)

@@ -135,9 +135,11 @@ def run(config: DictConfig) -> dict[str, Any]:
     selected = check_selection(manager, list(config.tasks))
     source = rjdb_source(metadata)
     task_dict = manager.load(selected)
-    generation = (
-        OmegaConf.to_container(config.generation, resolve=True) if config.get("generation") else {}
-    )
+    generation = {
+        k: v
+        for k, v in OmegaConf.to_container(config.generation, resolve=True).items()
+        if v is not None
+    }
     for task in task_dict["tasks"].values():
         if generation and task.config.output_type == "generate_until":
             task.set_config(key="generation_kwargs", value=generation, update=True)

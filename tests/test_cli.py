@@ -67,7 +67,12 @@ def test_oracle_scores_one_on_every_headline_metric_of_the_full_test_split(
         assert record["headline"] == headline
         assert record["metrics"][headline] == 1.0, task
         assert record["metrics"][f"{headline}_ci"] == [1.0, 1.0], task
-    assert results["tasks"]["rjdb_edit"]["metrics"]["bertscore_f1"] == 1.0
+    # Every other metric is at its ceiling too, but for the one whose gold is not reachable.
+    for task, record in results["tasks"].items():
+        for metric, value in record["metrics"].items():
+            if metric.endswith("_ci") or metric == "restored_skill_recall":
+                continue
+            assert value == (0.0 if metric == "parse_failure_rate" else 1.0), (task, metric, value)
     assert results["suites"]["rjdb"]["score"] == 1.0
     # Docs per task on the 1000-row split: two per row for match and skills.
     assert {t: r["n"] for t, r in results["tasks"].items()} == {

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+_PROGRESS_FROM = 200
 
 
 def rouge_f(
@@ -128,6 +129,7 @@ def bertscore(
         [predictions[i] for i in keep],
         [references[i] for i in keep],
         batch_size=resolved.batch_size,
+        verbose=len(keep) >= _PROGRESS_FROM,  # bert-score's own progress bar on long corpora
     )
     # bert-score computes in float32: keep the digits it has, so identical texts score exactly 1.
     for out, values in zip((precision, recall, f1), scores, strict=True):

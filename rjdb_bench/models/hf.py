@@ -40,6 +40,8 @@ def _resolve(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         identity = embedded_model_identity(dtype=dtype if dtype != "auto" else "float32")
         return str(embedded_model_dir(dtype=dtype if dtype != "auto" else "float32")), identity
     local = Path(str(pretrained)).expanduser()
+    if not local.exists() and str(pretrained).startswith(("/", ".", "~")):
+        raise InputError(f"model.pretrained: no such folder {local}")
     if local.exists():
         if not (local / "config.json").is_file():
             raise InputError(

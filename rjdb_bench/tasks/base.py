@@ -22,9 +22,23 @@ from rjdb_bench.metrics.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from rjdb_bench.metrics.sets import DEFAULT_SOFT_THRESHOLD
 from rjdb_bench.metrics.statistic import Statistic
 from rjdb_bench.metrics.text import BertScoreConfig
+from rjdb_bench.tasks.parsing import Parsed
 
 Doc = dict[str, Any]
 Item = dict[str, Any]
+
+
+def make_item(doc: Doc, output: str, parsed: Parsed, gold: Any, **extra: Any) -> Item:
+    """The item every task's ``make_item`` returns: the raw output, its parse, the gold, extras."""
+    return {
+        "task": doc["task"],
+        "doc_key": doc["doc_key"],
+        "output": output,
+        "parsed_ok": parsed.ok,
+        "prediction": parsed.value,
+        "gold": gold,
+        **extra,
+    }
 
 
 @dataclass(frozen=True)

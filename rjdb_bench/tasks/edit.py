@@ -11,7 +11,8 @@ import numpy as np
 from rjdb_bench.metrics.normalize import normalize
 from rjdb_bench.metrics.statistic import mean_statistic, ratio_statistic
 from rjdb_bench.metrics.text import ROUGE_TYPES, bertscore, rouge_f
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec
+from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.tasks.parsing import Parsed
 
 
 def build_edit_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
@@ -32,14 +33,13 @@ def build_edit_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
 
 def make_edit_item(doc: Doc, output: str) -> Item:
     """The edited resume is the output itself, stripped."""
-    return {
-        "task": doc["task"],
-        "doc_key": doc["doc_key"],
-        "output": output,
-        "prediction": output.strip(),
-        "gold": doc["target"],
-        "removed_skills": doc["removed_skills"],
-    }
+    return make_item(
+        doc,
+        output,
+        Parsed(output.strip(), True),
+        doc["target"],
+        removed_skills=doc["removed_skills"],
+    )
 
 
 def restored_skills(removed: Sequence[str], text: str) -> int:

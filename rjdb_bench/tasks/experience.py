@@ -16,7 +16,7 @@ from rjdb_bench.metrics.sets import (
     recall_statistic,
 )
 from rjdb_bench.metrics.statistic import mean_statistic, ratio_statistic
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec
+from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
 from rjdb_bench.tasks.parsing import parse_experience_list
 
 
@@ -40,15 +40,7 @@ def build_experience_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
 
 def make_experience_item(doc: Doc, output: str) -> Item:
     """Parse a list of ``{"title", "years"}``."""
-    parsed = parse_experience_list(output)
-    return {
-        "task": doc["task"],
-        "doc_key": doc["doc_key"],
-        "output": output,
-        "parsed_ok": parsed.ok,
-        "prediction": parsed.value,
-        "gold": doc["gold_experiences"],
-    }
+    return make_item(doc, output, parse_experience_list(output), doc["gold_experiences"])
 
 
 def _deduplicated(entries: Sequence[dict]) -> list[tuple[str, int | None]]:

@@ -11,7 +11,7 @@ import numpy as np
 from rjdb_bench.metrics.sets import f1_statistic, precision_statistic, recall_statistic, set_counts
 from rjdb_bench.metrics.statistic import mean_statistic
 from rjdb_bench.metrics.text import bertscore, rouge_f
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec
+from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
 from rjdb_bench.tasks.parsing import parse_explanation
 
 
@@ -20,10 +20,11 @@ def render_explanation(missing_skills: Sequence[str], kind: str | None, title: s
 
     >>> render_explanation(["SQL", "Excel"], "reduced", "Data Analyst")
     'Missing skills: SQL, Excel. Experience gap: the experience as Data Analyst is shorter than required.'
-    >>> render_explanation([], "none", "")
-    'Missing skills: none. Experience gap: none.'
+    >>> render_explanation(["", " Java"], "none", "")
+    'Missing skills: Java. Experience gap: none.'
     """
-    skills = ", ".join(missing_skills) if missing_skills else "none"
+    named = [skill.strip() for skill in missing_skills if skill.strip()]  # RJDB has blank skills
+    skills = ", ".join(named) if named else "none"
     gaps = {
         "reduced": f"the experience as {title} is shorter than required",
         "removed": f"the experience as {title} is missing",
@@ -63,18 +64,13 @@ def make_explain_item(doc: Doc, output: str) -> Item:
     """Parse the JSON explanation and render it with the reference template."""
     parsed = parse_explanation(output)
     value = parsed.value
-    return {
-        "task": doc["task"],
-        "doc_key": doc["doc_key"],
-        "output": output,
-        "parsed_ok": parsed.ok,
-        "prediction": value,
-        "rendered": render_explanation(value["missing_skills"], value["kind"], value["title"])
+    rendered = (
+        render_explanation(value["missing_skills"], value["kind"], value["title"])
         if parsed.ok
-        else "",
-        "gold": {"missing_skills": doc["gold_missing_skills"], "kind": doc["gold_gap_kind"]},
-        "reference": doc["reference"],
-    }
+        else ""
+    )
+    gold = {"missing_skills": doc["gold_missing_skills"], "kind": doc["gold_gap_kind"]}
+    return make_item(doc, output, parsed, gold, rendered=rendered, reference=doc["reference"])
 
 
 def score_explain(items: Sequence[Item], settings: ScoringSettings) -> Scored:

@@ -10,7 +10,7 @@ import numpy as np
 
 from rjdb_bench.metrics import classification
 from rjdb_bench.metrics.statistic import mean_statistic
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec
+from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
 from rjdb_bench.tasks.parsing import parse_label
 
 MATCH_LABELS = ("Yes", "No")
@@ -68,15 +68,7 @@ def build_pairwise_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
 
 
 def _label_item(doc: Doc, output: str, labels: Sequence[str]) -> Item:
-    parsed = parse_label(output, labels)
-    return {
-        "task": doc["task"],
-        "doc_key": doc["doc_key"],
-        "output": output,
-        "parsed_ok": parsed.ok,
-        "prediction": parsed.value,
-        "gold": doc["label"],
-    }
+    return make_item(doc, output, parse_label(output, labels), doc["label"])
 
 
 def make_match_item(doc: Doc, output: str) -> Item:

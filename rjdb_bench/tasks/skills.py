@@ -18,7 +18,7 @@ from rjdb_bench.metrics.sets import (
     soft_set_counts,
 )
 from rjdb_bench.metrics.statistic import mean_statistic
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec
+from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
 from rjdb_bench.tasks.parsing import parse_string_list
 
 
@@ -60,15 +60,7 @@ def build_skill_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
 
 def make_skill_item(doc: Doc, output: str) -> Item:
     """Parse a list of skills."""
-    parsed = parse_string_list(output, keys=("skills",))
-    return {
-        "task": doc["task"],
-        "doc_key": doc["doc_key"],
-        "output": output,
-        "parsed_ok": parsed.ok,
-        "prediction": parsed.value,
-        "gold": doc["gold_skills"],
-    }
+    return make_item(doc, output, parse_string_list(output, keys=("skills",)), doc["gold_skills"])
 
 
 def score_skills(items: Sequence[Item], settings: ScoringSettings) -> Scored:

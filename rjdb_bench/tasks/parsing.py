@@ -18,6 +18,7 @@ _YEAR_RANGE = re.compile(
     r"\(?\s*((?:19|20)\d{2})\s*[-\u2013\u2014to]+\s*((?:19|20)\d{2}|present|current|now)\s*\)?",
     re.I,
 )
+_TITLE_KEYS = ("title", "role", "position", "job_title", "name")
 _ANSWER_KEYS = {"answer", "label", "match", "choice", "prediction", "result"}
 _YEARS_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*\+?\s*(?:years?|yrs?)\b", re.I)
 
@@ -264,11 +265,15 @@ def parse_experience_list(text: str) -> Parsed:
 
     >>> parse_experience_list('[{"title": "Data Analyst", "years": "3"}]')
     Parsed(value=[{'title': 'Data Analyst', 'years': 3}], ok=True)
+    >>> parse_experience_list('{"title": "Baker", "years": 3}')
+    Parsed(value=[{'title': 'Baker', 'years': 3}], ok=True)
     >>> parse_experience_list("1. Baker (2013 - 2016)")
     Parsed(value=[{'title': 'Baker', 'years': 3}], ok=True)
     """
     data = find_json(text)
-    if isinstance(data, dict):
+    if isinstance(data, dict) and any(isinstance(data.get(k), str) for k in _TITLE_KEYS):
+        data = [data]  # one experience given as a bare object
+    elif isinstance(data, dict):
         lists = [v for k, v in data.items() if isinstance(v, list) and "exp" in k.lower()] or [
             v for v in data.values() if isinstance(v, list)
         ]
@@ -277,14 +282,7 @@ def parse_experience_list(text: str) -> Parsed:
         entries = []
         for item in data:
             if isinstance(item, dict):
-                title = next(
-                    (
-                        item[k]
-                        for k in ("title", "role", "position", "name")
-                        if isinstance(item.get(k), str)
-                    ),
-                    None,
-                )
+                title = next((item[k] for k in _TITLE_KEYS if isinstance(item.get(k), str)), None)
                 if title is None:
                     return Parsed([], False)
                 years = _years_of(item.get("years", item.get("duration")))

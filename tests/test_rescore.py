@@ -1,0 +1,85 @@
+"""`rjdb-bench score`: re-parse and re-score a saved run without a model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rjdb_bench.cli import main
+
+
+@pytest.fixture()
+def oracle_run(tmp_path: Path, rjdb_data_dir: Path) -> Path:
+    assert main(["run", "model=oracle", "tasks=[rjdb_match,rjdb_skills]", "limit=4", f"output_dir={tmp_path}"]) == 0
+    return tmp_path
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_rescoring_an_unchanged_run_reproduces_its_metrics(oracle_run: Path) -> None:
+    before = json.loads((oracle_run / "results.json").read_text())
+    assert main(["score", str(oracle_run)]) == 0
+    after = json.loads((oracle_run / "results.json").read_text())
+    for task in ("rjdb_match", "rjdb_skills"):
+        assert after["tasks"][task]["metrics"] == before["tasks"][task]["metrics"]
+    assert after["rescored"]["rjdb_bench_version"]
+    assert _lines(oracle_run / "samples" / "rjdb_match.jsonl")[0]["prompt_hash"] == _lines(
+        oracle_run / "samples" / "rjdb_match.jsonl"
+    )[0]["prompt_hash"]
+
+
+def test_rescoring_reparses_edited_outputs(oracle_run: Path) -> None:
+    path = oracle_run / "samples" / "rjdb_match.jsonl"
+    records = _lines(path)
+    records[1]["output"] = "I am not sure."  # gold "No": now unparsed, so wrong
+    records[2]["output"] = "No."  # gold "Yes": now a wrong answer
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert main(["score", str(oracle_run)]) == 0
+    metrics = json.loads((oracle_run / "results.json").read_text())["tasks"]["rjdb_match"]["metrics"]
+    # 4 docs: Yes/No/Yes/No gold; predictions Yes, None, No, No -> 2 correct.
+    assert metrics["accuracy"] == 0.5
+    assert metrics["parse_failure_rate"] == 0.25
+    # Yes class: tp=1 (doc 0), predicted Yes=1, true Yes=2 -> P=1, R=0.5
+    assert (metrics["yes_precision"], metrics["yes_recall"]) == (1.0, 0.5)
+    rescored = _lines(path)
+    assert (rescored[1]["parsed_ok"], rescored[1]["prediction"]) == (False, None)
+    assert rescored[2]["scores"]["correct"] == 0.0
+
+
+def test_rescoring_loads_no_model(oracle_run: Path) -> None:
+    code = (
+        "import sys; from rjdb_bench.rescore import rescore; rescore(sys.argv[1]); "
+        "backends = ('hf', 'oracle', 'baseline', 'builders', 'embedded'); "
+        "print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1] in backends or m in ('torch', 'transformers')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(oracle_run)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_rescoring_refuses_different_data(oracle_run: Path) -> None:
+    results = json.loads((oracle_run / "results.json").read_text())
+    results["data"]["rjdb"]["sha256"] = "0" * 64
+    (oracle_run / "results.json").write_text(json.dumps(results))
+    done = subprocess.run(
+        [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert "differs from the run's data" in done.stderr.splitlines()[-1]
+
+
+def test_rescoring_names_a_samples_line_for_an_unknown_doc(oracle_run: Path) -> None:
+    path = oracle_run / "samples" / "rjdb_skills.jsonl"
+    records = _lines(path)
+    records[3]["doc_id"] = "99999:matched"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    done = subprocess.run(
+        [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(f"{path}: doc_id '99999:matched' is not a doc of rjdb_skills in this data")

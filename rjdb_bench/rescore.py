@@ -35,7 +35,9 @@ def _saved_samples(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise InputError.at(path, "samples file missing")
     records = []
-    for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for line_number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:

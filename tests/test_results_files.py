@@ -46,3 +46,11 @@ def test_a_run_that_fails_keeps_the_previous_results_untouched(tmp_path: Path, r
     assert (tmp_path / "results.json").read_bytes() == before
     assert json.loads(before)["tasks"]["rjdb_match"]["n"] == 2
     assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
+
+
+def test_samples_keep_one_record_per_line_even_with_unicode_line_separators(tmp_path: Path) -> None:
+    # RJDB row 680 contains U+2028, which str.splitlines() treats as a line break.
+    records = [{"doc_id": "680", "output": "Skills\u2028Python \u00e9"}, {"doc_id": "681", "output": "x\u2029y"}]
+    path = write_samples(tmp_path, "rjdb_edit", records)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == records

@@ -25,12 +25,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _json_line(record: Mapping[str, Any]) -> str:
+    """One JSON Lines record. U+2028/U+2029 (which RJDB texts contain) are escaped, because
+    ``str.splitlines`` and many JSON Lines readers treat them as line breaks."""
+    text = json.dumps(_clean(record), ensure_ascii=False, allow_nan=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n"
+
+
 def write_samples(output_dir: Path, task: str, records: Iterable[Mapping[str, Any]]) -> Path:
     """Write one JSON object per doc to ``samples/<task>.jsonl``."""
     target = output_dir / SAMPLES_DIR / f"{task}.jsonl"
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as handle:
         for record in records:
-            handle.write(json.dumps(_clean(record), ensure_ascii=False, allow_nan=False) + "\n")
+            handle.write(_json_line(record))
     return target
 
 

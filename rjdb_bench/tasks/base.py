@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import datasets
+import numpy as np
 
 from rjdb_bench.metrics.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from rjdb_bench.metrics.sets import DEFAULT_SOFT_THRESHOLD
-from rjdb_bench.metrics.statistic import Statistic
+from rjdb_bench.metrics.statistic import Statistic, mean_statistic
 from rjdb_bench.metrics.text import BertScoreConfig
 from rjdb_bench.tasks.parsing import Parsed
 
@@ -39,6 +40,11 @@ def make_item(doc: Doc, output: str, parsed: Parsed, gold: Any, **extra: Any) ->
         "gold": gold,
         **extra,
     }
+
+
+def parse_failure_statistic(items: Sequence[Item]) -> Statistic:
+    """``parse_failure_rate``: the share of items whose output could not be parsed."""
+    return mean_statistic(np.array([0.0 if item["parsed_ok"] else 1.0 for item in items]))
 
 
 @dataclass(frozen=True)

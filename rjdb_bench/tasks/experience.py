@@ -15,8 +15,16 @@ from rjdb_bench.metrics.sets import (
     precision_statistic,
     recall_statistic,
 )
-from rjdb_bench.metrics.statistic import mean_statistic, ratio_statistic
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.metrics.statistic import ratio_statistic
+from rjdb_bench.tasks.base import (
+    Doc,
+    Item,
+    Scored,
+    ScoringSettings,
+    TaskSpec,
+    make_item,
+    parse_failure_statistic,
+)
 from rjdb_bench.tasks.parsing import parse_experience_list
 
 
@@ -104,9 +112,7 @@ def score_experience(items: Sequence[Item], settings: ScoringSettings) -> Scored
             np.array([c["years_correct"] for c in per_item]),
             np.array([c["years_total"] for c in per_item]),
         ),
-        "parse_failure_rate": mean_statistic(
-            np.array([0.0 if i["parsed_ok"] else 1.0 for i in items])
-        ),
+        "parse_failure_rate": parse_failure_statistic(items),
     }
     return Scored(statistics, [{k: float(v) for k, v in c.items()} for c in per_item])
 

@@ -11,7 +11,15 @@ import numpy as np
 from rjdb_bench.metrics.sets import f1_statistic, precision_statistic, recall_statistic, set_counts
 from rjdb_bench.metrics.statistic import mean_statistic
 from rjdb_bench.metrics.text import bertscore, rouge_f
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.tasks.base import (
+    Doc,
+    Item,
+    Scored,
+    ScoringSettings,
+    TaskSpec,
+    make_item,
+    parse_failure_statistic,
+)
 from rjdb_bench.tasks.parsing import parse_explanation
 
 
@@ -91,9 +99,7 @@ def score_explain(items: Sequence[Item], settings: ScoringSettings) -> Scored:
         "gap_kind_accuracy": mean_statistic(kind_correct),
         "rougeL": mean_statistic(rouge_l),
         "bertscore_f1": mean_statistic(bert_f1),
-        "parse_failure_rate": mean_statistic(
-            np.array([0.0 if i["parsed_ok"] else 1.0 for i in items])
-        ),
+        "parse_failure_rate": parse_failure_statistic(items),
     }
     per_item = [
         {

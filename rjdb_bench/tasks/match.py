@@ -6,11 +6,17 @@ import random
 from collections.abc import Sequence
 
 import datasets
-import numpy as np
 
 from rjdb_bench.metrics import classification
-from rjdb_bench.metrics.statistic import mean_statistic
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.tasks.base import (
+    Doc,
+    Item,
+    Scored,
+    ScoringSettings,
+    TaskSpec,
+    make_item,
+    parse_failure_statistic,
+)
 from rjdb_bench.tasks.parsing import parse_label
 
 MATCH_LABELS = ("Yes", "No")
@@ -81,10 +87,6 @@ def make_pairwise_item(doc: Doc, output: str) -> Item:
     return _label_item(doc, output, PAIRWISE_LABELS)
 
 
-def _parse_failures(items: Sequence[Item]) -> np.ndarray:
-    return np.array([0.0 if item["parsed_ok"] else 1.0 for item in items])
-
-
 def score_match(items: Sequence[Item], settings: ScoringSettings) -> Scored:
     """Accuracy, macro-F1 over Yes/No, positive-class (Yes) P/R/F1, parse-failure rate."""
     gold = [item["gold"] for item in items]
@@ -97,7 +99,7 @@ def score_match(items: Sequence[Item], settings: ScoringSettings) -> Scored:
         "yes_precision": per_label["Yes_precision"],
         "yes_recall": per_label["Yes_recall"],
         "yes_f1": per_label["Yes_f1"],
-        "parse_failure_rate": mean_statistic(_parse_failures(items)),
+        "parse_failure_rate": parse_failure_statistic(items),
     }
     values = {}
     if items:
@@ -123,7 +125,7 @@ def score_pairwise(items: Sequence[Item], settings: ScoringSettings) -> Scored:
     indicators = classification.label_indicators(gold, pred, labels=PAIRWISE_LABELS)
     statistics = {
         "accuracy": classification.accuracy_statistic(indicators),
-        "parse_failure_rate": mean_statistic(_parse_failures(items)),
+        "parse_failure_rate": parse_failure_statistic(items),
     }
     values = {"accuracy": classification.accuracy(gold, pred)} if items else {}
     per_item = [

@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 
 import datasets
-import numpy as np
 
 from rjdb_bench.metrics.normalize import normalized_set
 from rjdb_bench.metrics.sets import (
@@ -18,7 +17,15 @@ from rjdb_bench.metrics.sets import (
     soft_set_counts,
 )
 from rjdb_bench.metrics.statistic import mean_statistic
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.tasks.base import (
+    Doc,
+    Item,
+    Scored,
+    ScoringSettings,
+    TaskSpec,
+    make_item,
+    parse_failure_statistic,
+)
 from rjdb_bench.tasks.parsing import parse_string_list
 
 
@@ -78,9 +85,7 @@ def score_skills(items: Sequence[Item], settings: ScoringSettings) -> Scored:
         "macro_precision": mean_statistic(doc_p),
         "macro_recall": mean_statistic(doc_r),
         "soft_micro_f1": f1_statistic(soft),
-        "parse_failure_rate": mean_statistic(
-            np.array([0.0 if i["parsed_ok"] else 1.0 for i in items])
-        ),
+        "parse_failure_rate": parse_failure_statistic(items),
     }
     per_item = [
         {

@@ -14,7 +14,18 @@ from rjdb_bench.cli import main
 
 @pytest.fixture()
 def oracle_run(tmp_path: Path, rjdb_data_dir: Path) -> Path:
-    assert main(["run", "model=oracle", "tasks=[rjdb_match,rjdb_skills]", "limit=4", f"output_dir={tmp_path}"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "model=oracle",
+                "tasks=[rjdb_match,rjdb_skills]",
+                "limit=4",
+                f"output_dir={tmp_path}",
+            ]
+        )
+        == 0
+    )
     return tmp_path
 
 
@@ -29,9 +40,10 @@ def test_rescoring_an_unchanged_run_reproduces_its_metrics(oracle_run: Path) -> 
     for task in ("rjdb_match", "rjdb_skills"):
         assert after["tasks"][task]["metrics"] == before["tasks"][task]["metrics"]
     assert after["rescored"]["rjdb_bench_version"]
-    assert _lines(oracle_run / "samples" / "rjdb_match.jsonl")[0]["prompt_hash"] == _lines(
-        oracle_run / "samples" / "rjdb_match.jsonl"
-    )[0]["prompt_hash"]
+    assert (
+        _lines(oracle_run / "samples" / "rjdb_match.jsonl")[0]["prompt_hash"]
+        == _lines(oracle_run / "samples" / "rjdb_match.jsonl")[0]["prompt_hash"]
+    )
 
 
 def test_rescoring_reparses_edited_outputs(oracle_run: Path) -> None:
@@ -41,7 +53,9 @@ def test_rescoring_reparses_edited_outputs(oracle_run: Path) -> None:
     records[2]["output"] = "No."  # gold "Yes": now a wrong answer
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     assert main(["score", str(oracle_run)]) == 0
-    metrics = json.loads((oracle_run / "results.json").read_text())["tasks"]["rjdb_match"]["metrics"]
+    metrics = json.loads((oracle_run / "results.json").read_text())["tasks"]["rjdb_match"][
+        "metrics"
+    ]
     # 4 docs: Yes/No/Yes/No gold; predictions Yes, None, No, No -> 2 correct.
     assert metrics["accuracy"] == 0.5
     assert metrics["parse_failure_rate"] == 0.25
@@ -58,7 +72,9 @@ def test_rescoring_loads_no_model(oracle_run: Path) -> None:
         "backends = ('hf', 'oracle', 'baseline', 'builders', 'embedded'); "
         "print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1] in backends or m in ('torch', 'transformers')))"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(oracle_run)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(oracle_run)], capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == "[]"
 
 
@@ -67,7 +83,9 @@ def test_rescoring_refuses_different_data(oracle_run: Path) -> None:
     results["data"]["rjdb"]["sha256"] = "0" * 64
     (oracle_run / "results.json").write_text(json.dumps(results))
     done = subprocess.run(
-        [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)], capture_output=True, text=True
+        [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "differs from the run's data" in done.stderr.splitlines()[-1]
@@ -79,7 +97,11 @@ def test_rescoring_names_a_samples_line_for_an_unknown_doc(oracle_run: Path) -> 
     records[3]["doc_id"] = "99999:matched"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     done = subprocess.run(
-        [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)], capture_output=True, text=True
+        [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().endswith(f"{path}: doc_id '99999:matched' is not a doc of rjdb_skills in this data")
+    assert done.stderr.strip().endswith(
+        f"{path}: doc_id '99999:matched' is not a doc of rjdb_skills in this data"
+    )

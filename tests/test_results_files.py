@@ -37,11 +37,24 @@ def test_a_samples_stream_that_fails_midway_writes_nothing(tmp_path: Path) -> No
     assert list((tmp_path / "samples").iterdir()) == []
 
 
-def test_a_run_that_fails_keeps_the_previous_results_untouched(tmp_path: Path, rjdb_data_dir: Path) -> None:
-    assert main(["run", "model=oracle", "tasks=[rjdb_match]", "limit=2", f"output_dir={tmp_path}"]) == 0
+def test_a_run_that_fails_keeps_the_previous_results_untouched(
+    tmp_path: Path, rjdb_data_dir: Path
+) -> None:
+    assert (
+        main(["run", "model=oracle", "tasks=[rjdb_match]", "limit=2", f"output_dir={tmp_path}"])
+        == 0
+    )
     before = (tmp_path / "results.json").read_bytes()
     # A model that cannot be loaded fails after the tasks are built, before anything is written.
-    code = main(["run", "model=hf", f"model.pretrained={tmp_path / 'no-such-model'}", "tasks=[rjdb_match]", f"output_dir={tmp_path}"])
+    code = main(
+        [
+            "run",
+            "model=hf",
+            f"model.pretrained={tmp_path / 'no-such-model'}",
+            "tasks=[rjdb_match]",
+            f"output_dir={tmp_path}",
+        ]
+    )
     assert code == 2
     assert (tmp_path / "results.json").read_bytes() == before
     assert json.loads(before)["tasks"]["rjdb_match"]["n"] == 2
@@ -50,7 +63,10 @@ def test_a_run_that_fails_keeps_the_previous_results_untouched(tmp_path: Path, r
 
 def test_samples_keep_one_record_per_line_even_with_unicode_line_separators(tmp_path: Path) -> None:
     # RJDB row 680 contains U+2028, which str.splitlines() treats as a line break.
-    records = [{"doc_id": "680", "output": "Skills\u2028Python \u00e9"}, {"doc_id": "681", "output": "x\u2029y"}]
+    records = [
+        {"doc_id": "680", "output": "Skills\u2028Python \u00e9"},
+        {"doc_id": "681", "output": "x\u2029y"},
+    ]
     path = write_samples(tmp_path, "rjdb_edit", records)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == records

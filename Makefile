@@ -31,8 +31,8 @@ test: $(STAMP)
 	$(OFFLINE) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rjdb_bench tests tasks benchmarks
-	$(BIN)/ruff format --check rjdb_bench tests tasks benchmarks
+	$(BIN)/ruff check rjdb_bench tests tasks
+	$(BIN)/ruff format --check rjdb_bench tests tasks
 
 clean:
 	rm -rf $(VENV) runs

@@ -82,3 +82,6 @@ class TaskSpec:
     make_item: Callable[[Doc, str], Item]
     score: Callable[[Sequence[Item], ScoringSettings], Scored]
     description: str = ""
+    # What a constrained decoder may emit: {"choice": [...]} or {"json": <JSON schema>}; None
+    # for free text. Backends that support structured outputs use it unless told not to.
+    structured_output: dict[str, Any] | None = None

@@ -27,6 +27,23 @@ from rjdb_bench.tasks.base import (
 )
 from rjdb_bench.tasks.parsing import parse_experience_list
 
+EXPERIENCE_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 160},
+            # null: the gold has no years for a title merged into another's range
+            "years": {
+                "anyOf": [{"type": "integer", "minimum": 0, "maximum": 60}, {"type": "null"}]
+            },
+        },
+        "required": ["title", "years"],
+        "additionalProperties": False,
+    },
+    "maxItems": 12,
+}
+
 
 def build_experience_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
     """One doc per row on ``Resume-matched``; gold = titles and years of the ``"T (YYYY - YYYY)"`` strings."""
@@ -132,4 +149,5 @@ EXPERIENCE = TaskSpec(
     make_item=make_experience_item,
     score=score_experience,
     description="List the work experiences of the matched resume with their years (JSON).",
+    structured_output={"json": EXPERIENCE_SCHEMA},
 )

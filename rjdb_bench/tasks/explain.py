@@ -22,6 +22,28 @@ from rjdb_bench.tasks.base import (
 )
 from rjdb_bench.tasks.parsing import parse_explanation
 
+EXPLANATION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "missing_skills": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 100},
+            "maxItems": 20,
+        },
+        "experience_gap": {
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string", "enum": ["reduced", "removed", "none"]},
+                "title": {"type": "string", "maxLength": 160},
+            },
+            "required": ["kind", "title"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["missing_skills", "experience_gap"],
+    "additionalProperties": False,
+}
+
 
 def render_explanation(missing_skills: Sequence[str], kind: str | None, title: str) -> str:
     """The one fixed template that turns an explanation into text, for gold and predictions alike.
@@ -131,4 +153,5 @@ EXPLAIN = TaskSpec(
     make_item=make_explain_item,
     score=score_explain,
     description="Explain why the unmatched resume falls short: missing skills and experience gap (JSON).",
+    structured_output={"json": EXPLANATION_SCHEMA},
 )

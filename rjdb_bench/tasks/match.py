@@ -143,6 +143,7 @@ MATCH = TaskSpec(
     make_item=make_match_item,
     score=score_match,
     description="Does the resume meet the job description? Yes/No; two docs per row.",
+    structured_output={"choice": list(MATCH_LABELS)},
 )
 
 MATCH_PAIRWISE = TaskSpec(
@@ -153,4 +154,5 @@ MATCH_PAIRWISE = TaskSpec(
     make_item=make_pairwise_item,
     score=score_pairwise,
     description="Which of two resumes (A/B) matches the job description?",
+    structured_output={"choice": list(PAIRWISE_LABELS)},
 )

@@ -28,6 +28,13 @@ from rjdb_bench.tasks.base import (
 )
 from rjdb_bench.tasks.parsing import parse_string_list
 
+# A JSON array of short strings; the bounds keep a constrained decoder from running away.
+SKILLS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1, "maxLength": 100},
+    "maxItems": 40,
+}
+
 
 def unmatched_skills(skills: Sequence[str], removed: Sequence[str]) -> list[str]:
     """Gold skills of the unmatched resume: ``skills`` minus the removed ones (normalised match).
@@ -117,4 +124,5 @@ SKILLS = TaskSpec(
     make_item=make_skill_item,
     score=score_skills,
     description="Extract the skills a resume shows (JSON list); two docs per row.",
+    structured_output={"json": SKILLS_SCHEMA},
 )

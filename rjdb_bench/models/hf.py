@@ -2,64 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from rjdb_bench.errors import InputError
-from rjdb_bench.models.registry import LoadedModel
-
-EMBEDDED = "embedded"
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".gguf")
-
-
-def folder_fingerprint(folder: Path) -> str:
-    """sha256 over the names and contents of a model folder's weight, config and tokenizer files."""
-    digest = hashlib.sha256()
-    for path in sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES
-    ):
-        digest.update(str(path.relative_to(folder)).encode())
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _resolve(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    pretrained = config.get("pretrained")
-    if not pretrained:
-        raise InputError(
-            "model.pretrained: required for model=hf (a Hugging Face model name or a local folder)"
-        )
-    if pretrained == EMBEDDED:
-        from rjdb_bench.models.embedded import embedded_model_dir, embedded_model_identity
-
-        dtype = config.get("dtype") or "float32"
-        identity = embedded_model_identity(dtype=dtype if dtype != "auto" else "float32")
-        return str(embedded_model_dir(dtype=dtype if dtype != "auto" else "float32")), identity
-    local = Path(str(pretrained)).expanduser()
-    if not local.exists() and str(pretrained).startswith(("/", ".", "~")):
-        raise InputError(f"model.pretrained: no such folder {local}")
-    if local.exists():
-        if not (local / "config.json").is_file():
-            raise InputError(
-                f"model.pretrained: {local} is not a Hugging Face model folder (no config.json)"
-            )
-        return str(local), {
-            "name": local.name,
-            "path": str(local.resolve()),
-            "fingerprint_sha256": folder_fingerprint(local),
-        }
-    return str(pretrained), {"name": str(pretrained), "hub_id": str(pretrained)}
+from rjdb_bench.models.registry import LoadedModel, use_chat_template
+from rjdb_bench.models.weights import resolve_pretrained
 
 
 def build_hf(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
     """Load ``model.pretrained`` with lm-eval's HFLM on the configured device and dtype."""
     from lm_eval.models.huggingface import HFLM
 
-    path, identity = _resolve(config)
+    path, identity = resolve_pretrained(config)
     model_type = config.get("model_type") or "auto"
     if model_type not in ("auto", "causal", "seq2seq"):
         raise InputError(f"model.model_type: expected auto, causal or seq2seq, got {model_type!r}")
@@ -86,11 +41,6 @@ def build_hf(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> Loa
         "model_type": lm.backend if hasattr(lm, "backend") else model_type,
         "dtype": str(lm.model.dtype).removeprefix("torch."),
     }
-    chat = config.get("apply_chat_template", "auto")
-    has_template = bool(getattr(lm.tokenizer, "chat_template", None))
-    if chat == "auto":
-        chat = has_template
-    elif chat and not has_template:
-        raise InputError("model.apply_chat_template: the tokenizer has no chat template")
-    settings["apply_chat_template"] = bool(chat)
-    return LoadedModel(lm, identity, apply_chat_template=bool(chat), settings=settings)
+    chat = use_chat_template(config.get("apply_chat_template", "auto"), lm.tokenizer)
+    settings["apply_chat_template"] = chat
+    return LoadedModel(lm, identity, apply_chat_template=chat, settings=settings)

@@ -20,14 +20,41 @@ class LoadedModel:
     identity: dict[str, Any]
     apply_chat_template: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    # Whether answers are worth caching (not for the instant oracle and baselines).
+    cacheable: bool = True
+
+    def cache_namespace(self) -> dict[str, Any]:
+        """What, besides the request, decides an answer: the response cache's namespace."""
+        settings = {k: v for k, v in self.settings.items() if k not in _TRANSPORT_SETTINGS}
+        return {
+            "identity": self.identity,
+            "settings": settings,
+            "chat_template": self.apply_chat_template,
+        }
+
+
+# Settings that change how answers are fetched, never what they are.
+_TRANSPORT_SETTINGS = frozenset({"max_concurrency", "max_retries", "timeout"})
 
 
 # backend name -> "module:function"; each function takes (model config, task metadata).
 BACKENDS: dict[str, str] = {
     "hf": "rjdb_bench.models.hf:build_hf",
+    "vllm": "rjdb_bench.models.vllm_engine:build_vllm",
     "oracle": "rjdb_bench.models.builders:build_oracle",
     "baseline": "rjdb_bench.models.builders:build_baseline",
+    "openai": "rjdb_bench.models.openai_compat:build_openai",
 }
+
+
+def use_chat_template(setting: Any, tokenizer: Any) -> bool:
+    """Resolve ``model.apply_chat_template`` (``auto``/true/false) against the tokenizer."""
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if setting == "auto":
+        return has_template
+    if setting and not has_template:
+        raise InputError("model.apply_chat_template: the tokenizer has no chat template")
+    return bool(setting)
 
 
 def build_model(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:

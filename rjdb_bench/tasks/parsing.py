@@ -44,14 +44,16 @@ def find_json(text: str) -> Any | None:
     {'answer': 'Yes'}
     >>> find_json("no json here") is None
     True
+    >>> find_json('["a raw\ttab"]') == ["a raw\ttab"]
+    True
     """
     candidates = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
     for candidate in candidates:
         try:
-            return json.loads(candidate)
+            return json.loads(candidate, strict=False)
         except (json.JSONDecodeError, ValueError):
             pass
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # control characters inside strings are tolerated
     for match in re.finditer(r"[\[{]", text):
         try:
             value, _ = decoder.raw_decode(text, match.start())

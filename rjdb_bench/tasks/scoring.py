@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,12 +48,18 @@ def _finite_or_none(value: float) -> float | None:
 _MEMO: dict[str, TaskScores] = {}
 _MEMO_LIMIT = 16
 _settings = ScoringSettings()
+_compute_seconds = 0.0
 
 
 def configure(settings: ScoringSettings) -> None:
     """Set the scoring settings used when no settings are passed (e.g. from lm-eval hooks)."""
     global _settings
     _settings = settings
+
+
+def compute_seconds() -> float:
+    """Total time this process has spent computing (not recalling) task scores."""
+    return _compute_seconds
 
 
 def current_settings() -> ScoringSettings:
@@ -76,6 +83,7 @@ def score_items(
     if key in _MEMO:
         return _MEMO[key]
     spec = task_spec(task)
+    started = time.perf_counter()
     scored = spec.score(items, settings)
     intervals = bootstrap_ci(
         scored.statistics,
@@ -89,8 +97,14 @@ def score_items(
     }
     ordered = {name: values[name] for name in spec.metrics}
     result = TaskScores(
-        task=task, n=len(items), values=ordered, intervals=intervals, per_item=scored.per_item
+        task=task,
+        n=len(items),
+        values=ordered,
+        intervals=intervals,
+        per_item=scored.per_item,
     )
+    global _compute_seconds
+    _compute_seconds += time.perf_counter() - started
     if len(_MEMO) >= _MEMO_LIMIT:
         _MEMO.pop(next(iter(_MEMO)))
     _MEMO[key] = result

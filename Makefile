@@ -12,7 +12,7 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZ
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint clean
+.PHONY: install run test bench lint clean
 
 install: $(STAMP)
 
@@ -33,9 +33,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/pytest $(PYTEST_ARGS)
 
+# Harness overhead vs bare vLLM, prefix caching, scoring cost, cached rerun (docs/benchmarks.md).
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(OFFLINE) $(BIN)/python benchmarks/bench_harness.py $(BENCH_ARGS)
+
 lint: $(STAMP)
-	$(BIN)/ruff check rjdb_bench tests tasks
-	$(BIN)/ruff format --check rjdb_bench tests tasks
+	$(BIN)/ruff check rjdb_bench tests tasks benchmarks
+	$(BIN)/ruff format --check rjdb_bench tests tasks benchmarks
 
 clean:
 	rm -rf $(VENV) runs

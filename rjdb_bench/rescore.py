@@ -26,7 +26,7 @@ from rjdb_bench.results.writer import (
 )
 from rjdb_bench.runner import scoring_settings, task_metadata
 from rjdb_bench.tasks import scoring
-from rjdb_bench.tasks.lm_eval_hooks import load_rows, rjdb_source
+from rjdb_bench.tasks.lm_eval_hooks import rjdb_source, task_docs
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.selection import suites, task_manager
 
@@ -66,13 +66,12 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
         raise InputError.at(
             source.path, f"sha256 {source.sha256} differs from the run's data ({recorded})"
         )
-    rows = load_rows(metadata)
     manager = task_manager(metadata)
     loaded = manager.load(list(results["tasks"]))["tasks"]
 
     for name, record in results["tasks"].items():
         spec = task_spec(name)
-        docs = {doc["doc_key"]: doc for doc in spec.build_docs(rows, seed)}
+        docs = {doc["doc_key"]: doc for doc in task_docs(name, metadata)}
         path = run_dir / SAMPLES_DIR / f"{name}.jsonl"
         saved = _saved_samples(path)
         unknown = [s["doc_id"] for s in saved if s["doc_id"] not in docs]

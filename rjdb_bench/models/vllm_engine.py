@@ -148,7 +148,7 @@ class VLLMModel(TemplateLM):
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         """Greedy (or sampled) continuations, all requests in one engine run."""
         prompts = [self.tok_encode(request.args[0]) for request in requests]
-        params = [self._sampling_params(request) for request in requests]
+        params = [self.sampling_params(request) for request in requests]
 
         def report(index: int, output: Any) -> None:
             self.cache_hook.add_partial(
@@ -210,7 +210,8 @@ class VLLMModel(TemplateLM):
         return totals
 
     # -- engine plumbing ---------------------------------------------------------------------
-    def _sampling_params(self, request: Instance) -> Any:
+    def sampling_params(self, request: Instance) -> Any:
+        """The vLLM sampling settings for one lm-eval request (greedy unless it asks to sample)."""
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 

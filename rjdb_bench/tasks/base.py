@@ -12,11 +12,10 @@ Python side, one module per task family, holds the three pieces that need code:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import datasets
 import numpy as np
 
 from rjdb_bench.metrics.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
@@ -27,6 +26,7 @@ from rjdb_bench.tasks.parsing import Parsed
 
 Doc = dict[str, Any]
 Item = dict[str, Any]
+Rows = Sequence[Mapping[str, Any]]  # normalised RJDB rows (see rjdb_bench.data.rjdb.FEATURES)
 
 
 def make_item(doc: Doc, output: str, parsed: Parsed, gold: Any, **extra: Any) -> Item:
@@ -78,7 +78,7 @@ class TaskSpec:
     name: str
     headline: str
     metrics: tuple[str, ...]
-    build_docs: Callable[[datasets.Dataset, int], list[Doc]]
+    build_docs: Callable[[Rows, int], list[Doc]]
     make_item: Callable[[Doc, str], Item]
     score: Callable[[Sequence[Item], ScoringSettings], Scored]
     description: str = ""

@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import datasets
 import numpy as np
 
 from rjdb_bench.metrics.normalize import normalize
 from rjdb_bench.metrics.statistic import mean_statistic, ratio_statistic
 from rjdb_bench.metrics.text import ROUGE_TYPES, bertscore, rouge_f
-from rjdb_bench.tasks.base import Doc, Item, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.tasks.base import Doc, Item, Rows, Scored, ScoringSettings, TaskSpec, make_item
 from rjdb_bench.tasks.parsing import Parsed
 
 
-def build_edit_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+def build_edit_docs(rows: Rows, seed: int) -> list[Doc]:
     """One doc per row: job description and ``Resume-unmatched``; gold = ``Resume-matched``."""
     return [
         {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import datasets
 import numpy as np
 
 from rjdb_bench.metrics.normalize import normalize
@@ -19,6 +18,7 @@ from rjdb_bench.metrics.statistic import ratio_statistic
 from rjdb_bench.tasks.base import (
     Doc,
     Item,
+    Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
@@ -45,7 +45,7 @@ EXPERIENCE_SCHEMA = {
 }
 
 
-def build_experience_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+def build_experience_docs(rows: Rows, seed: int) -> list[Doc]:
     """One doc per row on ``Resume-matched``; gold = titles and years of the ``"T (YYYY - YYYY)"`` strings."""
     docs = []
     for row in rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import datasets
 import numpy as np
 
 from rjdb_bench.metrics.sets import f1_statistic, precision_statistic, recall_statistic, set_counts
@@ -14,6 +13,7 @@ from rjdb_bench.metrics.text import bertscore, rouge_f
 from rjdb_bench.tasks.base import (
     Doc,
     Item,
+    Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
@@ -63,7 +63,7 @@ def render_explanation(missing_skills: Sequence[str], kind: str | None, title: s
     return f"Missing skills: {skills}. Experience gap: {gaps.get(kind or '', 'unknown')}."
 
 
-def build_explain_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+def build_explain_docs(rows: Rows, seed: int) -> list[Doc]:
     """One doc per row: the job description and ``Resume-unmatched``; gold from ``Filtered-information``."""
     docs = []
     for row in rows:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-import datasets
-
 from rjdb_bench.metrics import classification
 from rjdb_bench.tasks.base import (
     Doc,
     Item,
+    Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
@@ -23,7 +22,7 @@ MATCH_LABELS = ("Yes", "No")
 PAIRWISE_LABELS = ("A", "B")
 
 
-def build_match_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+def build_match_docs(rows: Rows, seed: int) -> list[Doc]:
     """Two docs per row, in row order: the matched resume (gold Yes), then the unmatched (No)."""
     docs = []
     for row in rows:
@@ -51,7 +50,7 @@ def matched_resume_first(row_id: int, seed: int) -> bool:
     return random.Random(f"rjdb_match_pairwise:{seed}:{row_id}").random() < 0.5
 
 
-def build_pairwise_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+def build_pairwise_docs(rows: Rows, seed: int) -> list[Doc]:
     """One doc per row with both resumes; the order is drawn per row from ``seed``."""
     docs = []
     for row in rows:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import datasets
-
 from rjdb_bench.metrics.normalize import normalized_set
 from rjdb_bench.metrics.sets import (
     f1_statistic,
@@ -20,6 +18,7 @@ from rjdb_bench.metrics.statistic import mean_statistic
 from rjdb_bench.tasks.base import (
     Doc,
     Item,
+    Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
@@ -46,7 +45,7 @@ def unmatched_skills(skills: Sequence[str], removed: Sequence[str]) -> list[str]
     return [skill for skill in skills if not normalized_set([skill]) & gone]
 
 
-def build_skill_docs(rows: datasets.Dataset, seed: int) -> list[Doc]:
+def build_skill_docs(rows: Rows, seed: int) -> list[Doc]:
     """Two docs per row: the matched resume (gold ``Skills``), then the unmatched one."""
     docs = []
     for row in rows:

@@ -1,0 +1,228 @@
+"""How much does rjdb-bench add on top of the engine? Measured against references in one process.
+
+Figures (each against a reference measured in the same process, runs interleaved, medians):
+
+(a)  overhead_ratio = wall time of `rjdb-bench run` (engine already started, scoring
+     excluded) / bare `LLM.generate` on exactly the prompts and sampling settings the harness
+     sent. The bare call gets the prompts in lm-eval's order; the prefix cache is reset
+     before every measured run.
+(a2) prefix_ratio = the harness's generation time with vLLM prefix caching on / off.
+(b)  scoring time for the full test split, every metric (the oracle's outputs), in seconds
+     per 1000 docs, BERTScore separately, and as a ratio to (a)'s bare generate time.
+(c)  a cached rerun: wall time and model calls of a second identical run.
+
+The last line reads `overhead_ratio=<x> prefix_ratio=<y> cached_model_calls=<n>`.
+
+Usage: python benchmarks/bench_harness.py [--model embedded|tiny|<folder>] [--limit 8]
+       [--max-gen-toks 48] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # engine in this process
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _model_overrides(model: str, workdir: Path) -> list[str]:
+    if model == "tiny":
+        sys.path.insert(0, str(REPO / "tests"))
+        from tiny_models import build_tiny_causal_lm
+
+        model = str(build_tiny_causal_lm(workdir / "tiny-model"))
+    return [
+        "model=vllm",
+        f"model.pretrained={model}",
+        "model.dtype=float32",
+        "model.enforce_eager=true",
+        "model.max_model_len=4096",
+    ]
+
+
+class RecordingLM:
+    """Pass requests through to a model and keep them (to replay them against bare vLLM)."""
+
+    def __init__(self, lm: Any) -> None:
+        self.lm = lm
+        self.requests: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.lm, name)
+
+    def generate_until(self, requests: list[Any], disable_tqdm: bool = False) -> list[str]:
+        self.requests.extend(requests)
+        return self.lm.generate_until(requests, disable_tqdm=disable_tqdm)
+
+
+def timed_harness_run(overrides: list[str], model: Any, out: Path) -> tuple[float, dict[str, Any]]:
+    """Wall time of one harness run, minus its scoring, and its results."""
+    from rjdb_bench.cli import compose_config
+    from rjdb_bench.runner import run
+
+    model.lm.llm.reset_prefix_cache()
+    config = compose_config([*overrides, f"output_dir={out}"])
+    started = time.perf_counter()
+    results = run(config, model)
+    wall = time.perf_counter() - started
+    return wall - results["timing_seconds"]["scoring"], results
+
+
+def timed_bare_generate(model: Any, requests: list[Any]) -> float:
+    """`LLM.generate` on the harness's prompts and sampling settings, in one call."""
+    from vllm import TokensPrompt
+
+    lm = model.lm
+    prompts = [TokensPrompt(prompt_token_ids=lm.tok_encode(r.args[0])) for r in requests]
+    params = [lm.sampling_params(r) for r in requests]
+    lm.llm.reset_prefix_cache()
+    started = time.perf_counter()
+    lm.llm.generate(prompts, params, use_tqdm=False)
+    return time.perf_counter() - started
+
+
+def scoring_cost(data_dir: str | None) -> dict[str, float]:
+    """Score the oracle's answers on the full test split: all metrics, and BERTScore alone."""
+    from rjdb_bench.metrics.text import bertscore
+    from rjdb_bench.tasks.base import ScoringSettings
+    from rjdb_bench.tasks.lm_eval_hooks import load_docs
+    from rjdb_bench.tasks.registry import TASK_SPECS
+    from rjdb_bench.tasks.scoring import score_items
+
+    settings = ScoringSettings()
+    bertscore([" warm-up "], [" warm-up "], config=settings.bertscore)  # load the encoder once
+    docs_total, scoring_seconds, bert_seconds = 0, 0.0, 0.0
+    for name, spec in TASK_SPECS.items():
+        docs = load_docs(name, rjdb_data_dir=data_dir)["eval"]
+        items = [spec.make_item(doc, doc["target"]) for doc in docs]
+        started = time.perf_counter()
+        score_items(name, items, settings)
+        scoring_seconds += time.perf_counter() - started
+        docs_total += len(items)
+        if name in ("rjdb_explain", "rjdb_edit"):
+            references = [i["reference"] if name == "rjdb_explain" else i["gold"] for i in items]
+            predictions = [
+                i["rendered"] if name == "rjdb_explain" else i["prediction"] for i in items
+            ]
+            started = time.perf_counter()
+            bertscore(references, predictions, config=settings.bertscore)
+            bert_seconds += time.perf_counter() - started
+    return {
+        "docs": docs_total,
+        "scoring_seconds": scoring_seconds,
+        "bertscore_seconds": bert_seconds,
+    }
+
+
+def main() -> None:
+    """Run every measurement and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", default="embedded", help="embedded (SmolLM2), tiny, or a model folder"
+    )
+    parser.add_argument("--limit", type=int, default=8, help="docs per task")
+    parser.add_argument("--max-gen-toks", type=int, default=48)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--skip-scoring", action="store_true", help="skip (b), the full-split scoring"
+    )
+    args = parser.parse_args()
+
+    from omegaconf import OmegaConf
+
+    from rjdb_bench.cli import compose_config
+    from rjdb_bench.models.registry import build_model
+
+    workdir = Path(tempfile.mkdtemp(prefix="rjdb-bench-bench-"))
+    model_overrides = _model_overrides(args.model, workdir)
+    run_overrides = [
+        *model_overrides,
+        "tasks=[rjdb]",
+        f"limit={args.limit}",
+        f"generation.max_gen_toks={args.max_gen_toks}",
+        "cache.enabled=false",
+    ]
+
+    def engine(prefix_caching: bool) -> tuple[Any, float]:
+        config = compose_config(
+            [*model_overrides, f"model.enable_prefix_caching={str(prefix_caching).lower()}"]
+        )
+        started = time.perf_counter()
+        model = build_model(OmegaConf.to_container(config.model, resolve=True), {})
+        return model, time.perf_counter() - started
+
+    with_prefix, startup = engine(True)
+    without_prefix, _ = engine(False)
+
+    # Warm-up (first-call costs: tokenizer, task loading, compilation of kernels) and capture.
+    recorder = RecordingLM(with_prefix.lm)
+    from rjdb_bench.models.registry import LoadedModel
+
+    recorded = LoadedModel(
+        recorder, with_prefix.identity, with_prefix.apply_chat_template, with_prefix.settings
+    )
+    timed_harness_run(run_overrides, recorded, workdir / "warmup")
+    requests = recorder.requests
+    timed_bare_generate(with_prefix, requests)
+
+    harness, bare, prefix_off = [], [], []
+    for k in range(args.repeats):
+        harness.append(timed_harness_run(run_overrides, with_prefix, workdir / f"harness-{k}")[0])
+        bare.append(timed_bare_generate(with_prefix, requests))
+        prefix_off.append(
+            timed_harness_run(run_overrides, without_prefix, workdir / f"no-prefix-{k}")[0]
+        )
+
+    cached_dir = workdir / "cached"
+    cached_overrides = [*run_overrides[:-1], "cache.enabled=true"]
+    timed_harness_run(cached_overrides, with_prefix, cached_dir)
+    started = time.perf_counter()
+    _, cached_results = timed_harness_run(cached_overrides, with_prefix, cached_dir)
+    cached_wall = time.perf_counter() - started
+
+    figures: dict[str, Any] = {
+        "model": args.model,
+        "requests": len(requests),
+        "engine_startup_s": round(startup, 2),
+        "harness_s": [round(x, 3) for x in harness],
+        "bare_generate_s": [round(x, 3) for x in bare],
+        "harness_no_prefix_cache_s": [round(x, 3) for x in prefix_off],
+        "cached_rerun_wall_s": round(cached_wall, 3),
+    }
+    overhead_ratio = statistics.median(harness) / statistics.median(bare)
+    prefix_ratio = statistics.median(harness) / statistics.median(prefix_off)
+    if not args.skip_scoring:
+        cost = scoring_cost(os.environ.get("RJDB_DATA_DIR"))
+        per_1000 = 1000 / cost["docs"]
+        figures |= {
+            "full_split_docs": cost["docs"],
+            "scoring_s": round(cost["scoring_seconds"], 1),
+            "scoring_s_per_1000_docs": round(cost["scoring_seconds"] * per_1000, 2),
+            "bertscore_s": round(cost["bertscore_seconds"], 1),
+            "bertscore_s_per_1000_docs": round(cost["bertscore_seconds"] * per_1000, 2),
+            "scoring_to_bare_generate_ratio": round(
+                cost["scoring_seconds"] / statistics.median(bare), 2
+            ),
+        }
+    print(json.dumps(figures, indent=2))
+    print(
+        f"overhead_ratio={overhead_ratio:.3f} prefix_ratio={prefix_ratio:.3f} "
+        f"cached_model_calls={cached_results['model_calls']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

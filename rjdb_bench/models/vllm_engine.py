@@ -326,6 +326,13 @@ def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> L
             "VLLM_CPU_KVCACHE_SPACE", str(config.get("cpu_kvcache_space_gib") or 4)
         )
     os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+    if int(config.get("data_parallel_size") or 1) > 1:
+        # vllm.LLM refuses data_parallel_size > 1 in one process; vLLM's own data parallelism
+        # lives in its server, which model=openai drives.
+        raise InputError(
+            "model.data_parallel_size > 1: vLLM's in-process engine does not do data parallelism; "
+            "serve the model with `vllm serve MODEL --data-parallel-size N` and use model=openai"
+        )
     path, identity = resolve_pretrained(config)
     engine_args = {key: config[key] for key in ENGINE_KEYS if config.get(key) is not None}
     engine_args.update(dict(config.get("extra_engine_args") or {}))

@@ -21,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -83,6 +84,19 @@ class VLLMServer:
             self.process.wait(timeout=grace_s)
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook that asks Linux to SIGTERM the child when the test process dies, so a
+    killed pytest never leaves a 3 GiB server behind. ctypes is loaded here, in the parent:
+    the child only makes the call (importing after fork could deadlock)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+    return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
@@ -135,6 +149,7 @@ def start_vllm_server(
             stdin=subprocess.DEVNULL,
             env={**os.environ, **SERVER_ENV},
             start_new_session=True,
+            preexec_fn=_die_with_parent(),
         )
     server = VLLMServer(process, port, served_model, log_path)
     deadline = time.monotonic() + ready_timeout_s
@@ -170,9 +185,11 @@ class _ProxyState:
     fail_status: int
     stall_first: int
     stall_s: float
+    fail_after: int | None
     exchanges: list[Exchange] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     posts_seen: int = 0
+    posts_forwarded: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -210,10 +227,21 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if number < state.stall_first:
                 self._stall(body)
             else:
-                self._handle(body, inject=number < state.stall_first + state.fail_first)
+                self._handle(body, inject=self._inject(number))
         finally:
             with state.lock:
                 state.in_flight -= 1
+
+    def _inject(self, number: int) -> bool:
+        """Whether POST ``number`` (0-based) gets the fault status instead of an answer."""
+        state = self.state
+        if number < state.stall_first + state.fail_first:
+            return True
+        with state.lock:
+            if state.fail_after is not None and state.posts_forwarded >= state.fail_after:
+                return True
+            state.posts_forwarded += 1
+            return False
 
     def _stall(self, body: bytes) -> None:
         """Answer nothing for ``stall_s`` seconds, then drop the connection."""
@@ -284,7 +312,9 @@ class FaultProxy:
     The first ``stall_first`` POSTs get no answer for ``stall_s`` seconds and then a closed
     connection (a client timeout shorter than that sees a timeout); the next ``fail_first``
     POSTs are answered with ``fail_status`` (429 or a 5xx) and a ``Retry-After: 0`` header
-    without reaching the upstream; everything else is forwarded. Use as a context manager;
+    without reaching the upstream; with ``fail_after`` set, every POST after that many have
+    been forwarded gets ``fail_status`` too (e.g. 400, which clients do not retry: a run that
+    breaks half-way); everything else is forwarded. Use as a context manager;
     :attr:`exchanges` lists what it saw in completion order (a stalled POST has status 0),
     :attr:`max_in_flight` the most POSTs it was handling at once.
     """
@@ -297,9 +327,10 @@ class FaultProxy:
         fail_status: int = 429,
         stall_first: int = 0,
         stall_s: float = 0.0,
+        fail_after: int | None = None,
     ) -> None:
         self._state = _ProxyState(
-            upstream.rstrip("/"), fail_first, fail_status, stall_first, stall_s
+            upstream.rstrip("/"), fail_first, fail_status, stall_first, stall_s, fail_after
         )
         handler = type("Handler", (_ProxyHandler,), {"state": self._state})
         self._server = ThreadingHTTPServer((LOOPBACK, 0), handler)
@@ -321,6 +352,12 @@ class FaultProxy:
         """Every request seen so far with its answer (a copy)."""
         with self._state.lock:
             return list(self._state.exchanges)
+
+    def heal(self) -> None:
+        """Stop injecting faults: forward everything from now on."""
+        with self._state.lock:
+            self._state.stall_first = self._state.fail_first = 0
+            self._state.fail_after = None
 
     @property
     def max_in_flight(self) -> int:

@@ -14,11 +14,12 @@ the SDK and to nothing else (never a config value, never recorded, redacted from
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -205,7 +206,6 @@ class OpenAICompatibleLM(LM):
         self.structured_outputs = bool(structured_outputs)
         self.seed = None if seed is None else int(seed)
         key = os.environ.get(self.api_key_env) or ""
-        self.api_key_from_env = bool(key)
         if not key:
             log.warning(
                 "$%s is not set: sending the placeholder key %r (enough for a local vLLM server)",
@@ -277,23 +277,42 @@ class OpenAICompatibleLM(LM):
             raise self._input_error(error) from None
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
-        """One answer per request, in order; up to ``max_concurrency`` requests in flight."""
+        """One answer per request, in order; up to ``max_concurrency`` requests in flight.
+
+        Each answer is reported to the cache hook as it arrives, so the response cache keeps
+        it even if the run breaks off later. After the first failed request nothing more is
+        sent; requests already in flight are awaited (their answers kept), then the failure
+        is raised as one :class:`InputError`.
+        """
         jobs = [self._job(request) for request in requests]
         outputs: list[str] = [""] * len(jobs)
         reasons: Counter[str | None] = Counter()
         pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="rjdb-openai")
         try:
             futures = {pool.submit(self._send, job): index for index, job in enumerate(jobs)}
+            done: set[Future[tuple[str, str | None]]] = set()
+
+            def keep(future: Future[tuple[str, str | None]]) -> None:
+                done.add(future)
+                index = futures[future]
+                outputs[index], reason = future.result()
+                self.cache_hook.add_partial("generate_until", requests[index].args, outputs[index])
+                reasons[reason] += 1
+
             with tqdm(total=len(jobs), desc="openai requests", disable=disable_tqdm) as bar:
-                for future in as_completed(futures):
-                    outputs[futures[future]], reason = future.result()
-                    reasons[reason] += 1
-                    bar.update(1)
-        except BaseException:
-            # Report the first failure now; requests already sent end on their own.
+                try:
+                    for future in as_completed(futures):
+                        keep(future)
+                        bar.update(1)
+                except InputError:
+                    # Send nothing more (cancel what has not started); keep what is in flight.
+                    for future in [f for f in futures if f not in done and not f.cancel()]:
+                        with contextlib.suppress(InputError):
+                            keep(future)
+                    raise
+        finally:
+            # A no-op after success; after Ctrl-C it drops what was not sent, without waiting.
             pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
         if reasons["length"]:
             log.warning(
                 "%d of %d answers stopped at max_tokens (finish_reason=length)",
@@ -361,8 +380,6 @@ def build_openai(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) ->
         "model": lm.model,
         **_served_identity(lm.served_model_card()),
         "structured_outputs": lm.structured_outputs,
-        "api_key_env": lm.api_key_env,
-        "api_key_set": lm.api_key_from_env,
     }
     settings = {
         "max_concurrency": lm.max_concurrency,

@@ -67,25 +67,34 @@ def command_score(run_dir: str) -> int:
     return 0
 
 
-def command_tasks() -> int:
-    """List tasks (with headline metric and version) and suites."""
+def command_tasks(info: bool = False) -> int:
+    """List tasks (headline metric, dataset, description) and suites; ``--info``: licences and citations."""
     from rich.table import Table
 
     from rjdb_bench.results.report import make_console
-    from rjdb_bench.tasks.registry import TASK_SPECS
+    from rjdb_bench.tasks.catalogue import dataset_info, task_rows
     from rjdb_bench.tasks.selection import suites, task_manager
 
     manager = task_manager({})
+    rows = task_rows(manager)
     table = Table(title="rjdb-bench tasks")
-    for column in ("task", "headline", "description"):
+    for column in ("task", "headline", "data", "description"):
         table.add_column(column)
-    for name in manager.all_subtasks:
-        spec = TASK_SPECS.get(name)
-        table.add_row(name, spec.headline if spec else "?", spec.description if spec else "")
+    for row in rows:
+        table.add_row(row.name, row.headline, row.dataset, row.description)
     console = make_console()
     console.print(table)
     for suite, members in suites(manager).items():
         console.print(f"suite [bold]{suite}[/bold]: {', '.join(members)}", soft_wrap=True)
+    if info:
+        for entry in dataset_info(rows):
+            console.print()
+            console.print(f"[bold]{entry['key']}[/bold]: {entry['title']}", soft_wrap=True)
+            console.print(f"  licence: {entry['licence']}", soft_wrap=True, markup=False)
+            for source in entry["sources"]:
+                where = f"{source['url']} at commit {source['commit']}"
+                console.print(f"  source: {where}", soft_wrap=True, markup=False)
+            console.print(f"  cite: {entry['citation']}", soft_wrap=True, markup=False)
     return 0
 
 
@@ -107,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         "score", help="recompute every metric of a run from its saved samples (no model)"
     )
     score.add_argument("run_dir", help="a run's output_dir (holds results.json and samples/)")
-    commands.add_parser("tasks", help="list tasks and suites")
+    tasks = commands.add_parser("tasks", help="list tasks and suites")
+    tasks.add_argument(
+        "--info", action="store_true", help="also show each dataset's licence, source and citation"
+    )
     return parser
 
 
@@ -120,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_run(args.overrides)
         if args.command == "score":
             return command_score(args.run_dir)
-        return command_tasks()
+        return command_tasks(info=args.info)
     except InputError as error:
         print(f"rjdb-bench: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT

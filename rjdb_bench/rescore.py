@@ -24,9 +24,8 @@ from rjdb_bench.results.writer import (
     write_results,
     write_samples,
 )
-from rjdb_bench.runner import scoring_settings, task_metadata
+from rjdb_bench.runner import data_sources, include_paths, scoring_settings, task_metadata
 from rjdb_bench.tasks import scoring
-from rjdb_bench.tasks.lm_eval_hooks import rjdb_source, task_docs
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.selection import suites, task_manager
 
@@ -60,18 +59,20 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
     settings = scoring_settings(config.metrics, seed)
     scoring.configure(settings)
     metadata = task_metadata(config)
-    source = rjdb_source(metadata)
-    recorded = results["data"]["rjdb"]["sha256"]
-    if source.sha256 != recorded:
-        raise InputError.at(
-            source.path, f"sha256 {source.sha256} differs from the run's data ({recorded})"
-        )
-    manager = task_manager(metadata)
+    manager = task_manager(metadata, include_paths(config))
     loaded = manager.load(list(results["tasks"]))["tasks"]
+    current, _ = data_sources(loaded, metadata)
+    for key, recorded in results["data"].items():
+        now = current.get(key)
+        if now is not None and now["sha256"] != recorded["sha256"]:
+            raise InputError.at(
+                now["path"],
+                f"sha256 {now['sha256']} differs from the run's data ({recorded['sha256']})",
+            )
 
     for name, record in results["tasks"].items():
         spec = task_spec(name)
-        docs = {doc["doc_key"]: doc for doc in task_docs(name, metadata)}
+        docs = {doc["doc_key"]: doc for doc in loaded[name].eval_docs}
         path = run_dir / SAMPLES_DIR / f"{name}.jsonl"
         saved = _saved_samples(path)
         unknown = [s["doc_id"] for s in saved if s["doc_id"] not in docs]

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.text import BertScoreConfig
-from rjdb_bench.models.registry import LoadedModel, build_model
+from rjdb_bench.models.registry import LOGLIKELIHOOD_BACKENDS, LoadedModel, build_model
 from rjdb_bench.models.response_cache import CachedLM, ResponseCache
 from rjdb_bench.results.provenance import environment
 from rjdb_bench.results.records import sample_record, suite_scores
@@ -44,15 +44,60 @@ def scoring_settings(metrics: Mapping[str, Any], seed: int) -> ScoringSettings:
     )
 
 
+def vacancy_scoring(setting: str | None, backend: str | None) -> str:
+    """``ood.vacancy_scoring`` resolved: ``auto`` is ``logprob`` where the backend gives log-likelihoods."""
+    if setting in (None, "auto"):
+        return "logprob" if backend in LOGLIKELIHOOD_BACKENDS else "rating"
+    return str(setting)
+
+
 def task_metadata(config: DictConfig) -> dict[str, Any]:
-    """What every task is given through lm-eval metadata: data selection and seed."""
+    """What every task is given through lm-eval metadata: data selection, OOD settings, seed."""
     data = config.data
+    ood = config.get("ood") or {}
     return {
         "rjdb_split": data.split,
         "rjdb_data_dir": data.data_dir,
         "rjdb_path": data.path,
+        "ood_data_dir": data.get("ood_dir"),
+        "ood_k": int(ood.get("k", 3)),
+        "vacancy_scoring": vacancy_scoring(ood.get("vacancy_scoring"), config.model.get("backend")),
         "seed": int(config.seed),
     }
+
+
+def include_paths(config: DictConfig) -> list[str]:
+    """``include_path`` as a list of folders (a single path or a list in the config)."""
+    value = config.get("include_path")
+    if value is None:
+        return []
+    paths = [value] if isinstance(value, str) else list(value)
+    for path in paths:
+        if not Path(str(path)).is_dir():
+            raise InputError(f"include_path: {path} is not a folder of task YAMLs")
+    return [str(path) for path in paths]
+
+
+def data_sources(
+    tasks: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Every data file the tasks read, by key (``rjdb`` or a path), and each task's keys."""
+    files: dict[str, dict[str, Any]] = {}
+    used: dict[str, list[str]] = {}
+    for name, task in tasks.items():
+        provenance = getattr(task, "data_provenance", None)
+        if provenance is None:  # an in-distribution task: the RJDB split
+            provenance = {
+                "rjdb": {"split": metadata["rjdb_split"], **rjdb_source(metadata).provenance()}
+            }
+        elif "rjdb" in provenance:
+            provenance = {
+                **provenance,
+                "rjdb": {"split": metadata["rjdb_split"], **provenance["rjdb"]},
+            }
+        files.update(provenance)
+        used[name] = list(provenance)
+    return files, used
 
 
 def seed_everything(seed: int) -> None:
@@ -122,10 +167,10 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise InputError(f"limit: expected a positive integer or null, got {limit!r}")
 
-    manager = task_manager(metadata)
+    manager = task_manager(metadata, include_paths(config))
     selected = check_selection(manager, list(config.tasks))
-    source = rjdb_source(metadata)
     task_dict = manager.load(selected)
+    data_files, data_used = data_sources(task_dict["tasks"], metadata)
     generation = {
         k: v
         for k, v in OmegaConf.to_container(config.generation, resolve=True).items()
@@ -165,6 +210,10 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
         )
         write_samples(output_dir, name, records)
         task_records[name] = _task_record(task, samples, scores)
+        task_records[name]["data"] = data_used[name]
+        notes = getattr(task, "data_notes", None)
+        if notes:
+            task_records[name]["data_notes"] = notes
 
     scoring_seconds = scoring.compute_seconds() - scoring_before
     results = {
@@ -174,7 +223,7 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
             "settings": model.settings,
             "apply_chat_template": model.apply_chat_template,
         },
-        "data": {"rjdb": {"split": metadata["rjdb_split"], **source.provenance()}},
+        "data": data_files,
         "limit": limit,
         "seed": seed,
         "scoring": {

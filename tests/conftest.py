@@ -18,6 +18,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The data beside the checkout (what .ci/run points RJDB_DATA_DIR at), for in-process runs.
 if (SHARED_DATA / "rjdb" / "test.jsonl").is_file():
     os.environ.setdefault("RJDB_DATA_DIR", str(SHARED_DATA / "rjdb"))
+if (SHARED_DATA / "ood").is_dir():
+    os.environ.setdefault("RJDB_OOD_DIR", str(SHARED_DATA / "ood"))
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +28,15 @@ def rjdb_data_dir() -> Path:
     path = Path(os.environ.get("RJDB_DATA_DIR") or SHARED_DATA / "rjdb")
     if not (path / "test.jsonl").is_file():
         pytest.fail(f"RJDB test split not found at {path}/test.jsonl; set RJDB_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ood_data_dir() -> Path:
+    """The OOD data folder (``$RJDB_OOD_DIR`` or ``../shared/data/ood``)."""
+    path = Path(os.environ.get("RJDB_OOD_DIR") or SHARED_DATA / "ood")
+    if not (path / "skillspan").is_dir():
+        pytest.fail(f"OOD data not found at {path}; set RJDB_OOD_DIR")
     return path
 
 

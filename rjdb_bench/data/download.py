@@ -49,13 +49,21 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(url: str, sha256: str, dest: str | Path, *, timeout: float = 60) -> Path:
+def fetch(
+    url: str,
+    sha256: str,
+    dest: str | Path,
+    *,
+    timeout: float = 60,
+    local_hint: str = "set RJDB_DATA_DIR to a local copy",
+) -> Path:
     """Return ``dest`` holding the file at ``url`` whose sha256 is ``sha256``.
 
     A ``dest`` that already has that checksum is returned without network access; one with
     another checksum is removed and downloaded again. The download goes to a temporary file
     beside ``dest`` and is moved into place only once verified, so ``dest`` is never
-    half-written. Raises ``InputError`` (one line) on a network failure or a checksum mismatch.
+    half-written. Raises ``InputError`` (one line) on a network failure or a checksum mismatch;
+    a network failure's message ends with ``local_hint`` (how to use a local copy instead).
     """
     dest = Path(dest)
     if dest.is_file():
@@ -65,7 +73,7 @@ def fetch(url: str, sha256: str, dest: str | Path, *, timeout: float = 60) -> Pa
         dest.unlink()
     log.info("downloading %s to %s", url, dest)
     with atomic_path(dest) as tmp:
-        actual = _download(url, tmp, timeout=timeout)
+        actual = _download(url, tmp, timeout=timeout, local_hint=local_hint)
         if actual != sha256:
             raise InputError(
                 f"checksum mismatch for {url}: expected sha256 {sha256}, got {actual}; "
@@ -74,7 +82,7 @@ def fetch(url: str, sha256: str, dest: str | Path, *, timeout: float = 60) -> Pa
     return dest
 
 
-def _download(url: str, target: Path, *, timeout: float) -> str:
+def _download(url: str, target: Path, *, timeout: float, local_hint: str) -> str:
     """Stream ``url`` into ``target`` and return the sha256 of what was written."""
     digest = hashlib.sha256()
     try:
@@ -83,15 +91,15 @@ def _download(url: str, target: Path, *, timeout: float) -> str:
                 digest.update(chunk)
                 out.write(chunk)
     except urllib.error.HTTPError as e:
-        raise _network_error(url, f"HTTP {e.code} {e.reason}") from e
+        raise _network_error(url, f"HTTP {e.code} {e.reason}", local_hint) from e
     except urllib.error.URLError as e:
-        raise _network_error(url, str(e.reason)) from e
+        raise _network_error(url, str(e.reason), local_hint) from e
     except (TimeoutError, OSError) as e:
-        raise _network_error(url, str(e) or type(e).__name__) from e
+        raise _network_error(url, str(e) or type(e).__name__, local_hint) from e
     return digest.hexdigest()
 
 
-def _network_error(url: str, why: str) -> InputError:
+def _network_error(url: str, why: str, local_hint: str) -> InputError:
     """The one-line error for a download that failed."""
     why = " ".join(why.split())
-    return InputError(f"could not download {url} ({why}); set RJDB_DATA_DIR to a local copy")
+    return InputError(f"could not download {url} ({why}); {local_hint}")

@@ -15,6 +15,14 @@ split (cross-fitting), so every doc of the split can be evaluated.
   fixed or fit for accuracy on the other-fold rows of a seeded sample of ``fit_rows`` rows.
 * match_pairwise: the resume more similar to the job description.
 * edit: returns the input resume unchanged (copy-the-input editor).
+
+Out-of-distribution tasks (nothing is learned from the target data; RJDB is not evaluated
+there, so no cross-fitting is needed):
+
+* span extraction (``ood_skillspan_*``, ``ood_green_*``, any CoNLL span task): the same
+  lexicon matcher over the sentence, with the lexicon of *all* RJDB rows' ``Skills``;
+* vacancy ranking (``ood_vacancy_*``): the rating ``1 + 4 * max(0, cosine)`` of the MiniLM
+  embeddings of vacancy and CV (a decimal, so each CV's five vacancies are strictly ranked).
 """
 
 from __future__ import annotations
@@ -213,7 +221,8 @@ class BaselineLM(LM):
             by_task[request.doc["task"]].append(index)
         answers: list[str] = [""] * len(requests)
         for task, indices in by_task.items():
-            answer = self._answerers().get(task)
+            family = requests[indices[0]].doc.get("family")
+            answer = self._answerers().get(task) or self._family_answerers().get(family)
             if answer is None:
                 raise InputError(f"model 'baseline' has no answer for task {task!r}")
             for index, text in zip(
@@ -233,6 +242,19 @@ class BaselineLM(LM):
             ],
             "rjdb_edit": lambda docs: [d["resume"] for d in docs],
         }
+
+    def _family_answerers(self) -> dict[str, Callable[[list[dict[str, Any]]], list[str]]]:
+        return {"spans": self._spans, "vacancy": self._vacancy}
+
+    def _spans(self, docs: list[dict[str, Any]]) -> list[str]:
+        # exclude_fold=-1: entries from every fold of RJDB (the docs are not RJDB rows).
+        return [json.dumps(self.lexicon.find(d["sentence"], exclude_fold=-1)) for d in docs]
+
+    def _vacancy(self, docs: list[dict[str, Any]]) -> list[str]:
+        similarity = self.embedder.similarity(
+            [d["vacancy_text"] for d in docs], [d["cv_text"] for d in docs]
+        )
+        return [f"{1 + 4 * max(0.0, float(s)):.4f}" for s in similarity]
 
     def _skills(self, docs: list[dict[str, Any]]) -> list[str]:
         return [json.dumps(self.lexicon.find(d["resume"], exclude_fold=self.fold(d))) for d in docs]

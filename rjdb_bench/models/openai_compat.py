@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.models.registry import LoadedModel
-from rjdb_bench.tasks.registry import TASK_SPECS
+from rjdb_bench.tasks.registry import find_task_spec
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ class OpenAICompatibleLM(LM):
         options = request_options(gen_kwargs or {})
         if self.seed is not None:
             options["seed"] = self.seed
-        spec = TASK_SPECS.get(task)
+        spec = find_task_spec(task)
         if self.structured_outputs and spec is not None:
             rf = response_format(task, spec.structured_output)
             if rf is not None and self.api == "chat":

@@ -47,6 +47,10 @@ BACKENDS: dict[str, str] = {
 }
 
 
+# Backends whose models return log-likelihoods (the OOD vacancy task then scores P(Yes)).
+LOGLIKELIHOOD_BACKENDS = frozenset({"hf", "vllm"})
+
+
 def use_chat_template(setting: Any, tokenizer: Any) -> bool:
     """Resolve ``model.apply_chat_template`` (``auto``/true/false) against the tokenizer."""
     has_template = bool(getattr(tokenizer, "chat_template", None))

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from rjdb_bench.errors import InputError
 from rjdb_bench.models.registry import LoadedModel, use_chat_template
 from rjdb_bench.models.weights import resolve_pretrained
-from rjdb_bench.tasks.registry import TASK_SPECS
+from rjdb_bench.tasks.registry import find_task_spec
 
 # Engine settings passed straight to ``vllm.LLM`` when set (null keeps vLLM's default).
 ENGINE_KEYS = (
@@ -68,9 +68,8 @@ def vllm_distribution() -> str | None:
 
 def sampling_constraint(task: str | None, enabled: bool) -> dict[str, Any] | None:
     """The structured-output constraint for a request of ``task`` (None: unconstrained)."""
-    if not enabled or task not in TASK_SPECS:
-        return None
-    return TASK_SPECS[task].structured_output
+    spec = find_task_spec(task) if enabled and task else None
+    return spec.structured_output if spec is not None else None
 
 
 @register_model("rjdb-vllm")

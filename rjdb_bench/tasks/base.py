@@ -3,9 +3,10 @@
 The YAML (``tasks/``) holds the prompt, generation settings, metric list and version; the
 Python side, one module per task family, holds the three pieces that need code:
 
-* ``build_docs(rows, seed)``: turn normalised dataset rows into evaluation docs (each with a
+* ``build_docs(rows, seed)``: turn normalised RJDB rows into evaluation docs (each with a
   stable ``doc_key``, the ``task`` name, and ``target``, the gold answer in the task's
-  output format, used by ``doc_to_target`` and the oracle model);
+  output format, used by ``doc_to_target`` and the oracle model); None for tasks whose
+  lm-eval task class builds its own docs from other data (:mod:`rjdb_bench.tasks.spec_task`);
 * ``make_item(doc, output)``: parse one model output and pair it with the doc's gold;
 * ``score(items, settings)``: corpus metrics as :class:`Statistic` objects plus per-item scores.
 """
@@ -78,7 +79,7 @@ class TaskSpec:
     name: str
     headline: str
     metrics: tuple[str, ...]
-    build_docs: Callable[[Rows, int], list[Doc]]
+    build_docs: Callable[[Rows, int], list[Doc]] | None
     make_item: Callable[[Doc, str], Item]
     score: Callable[[Sequence[Item], ScoringSettings], Scored]
     description: str = ""

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -57,9 +58,9 @@ def load_rows(metadata: Mapping[str, Any]) -> datasets.Dataset:
     return _rows(rjdb_source(metadata))
 
 
-def task_docs(task: str, metadata: Mapping[str, Any]) -> list[Doc]:
-    """The docs of ``task`` for the data and seed that ``metadata`` selects (built once per process)."""
-    return _docs(task, rjdb_source(metadata), int(metadata.get("seed", DEFAULT_SEED))).to_list()
+def load_row_dicts(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The same rows as plain dicts (read and converted once per process and file)."""
+    return _row_dicts(rjdb_source(metadata))
 
 
 def load_docs(task: str, **metadata: Any) -> datasets.DatasetDict:
@@ -68,10 +69,30 @@ def load_docs(task: str, **metadata: Any) -> datasets.DatasetDict:
     return datasets.DatasetDict({EVAL_SPLIT: docs})
 
 
-def process_results(doc: Doc, results: Sequence[str]) -> dict[str, Item]:
-    """Parse the model's output for ``doc`` into one item, reported under every metric name."""
+def loglikelihood_output(choices: Sequence[str], results: Sequence[Any]) -> str:
+    """The raw output of a scored-by-log-likelihood doc: ``{"loglikelihoods": {choice: ll}}``.
+
+    Stored as text like a generated answer, so samples, re-scoring and the response cache
+    treat both kinds of output alike.
+
+    >>> loglikelihood_output(["Yes", "No"], [(-0.5, True), (-1.5, False)])
+    '{"loglikelihoods": {"Yes": -0.5, "No": -1.5}}'
+    """
+    values = {choice: float(result[0]) for choice, result in zip(choices, results, strict=True)}
+    return json.dumps({"loglikelihoods": values})
+
+
+def process_results(doc: Doc, results: Sequence[Any]) -> dict[str, Item]:
+    """Parse the model's output for ``doc`` into one item, reported under every metric name.
+
+    ``results`` is ``[text]`` for generation tasks and one ``(loglikelihood, is_greedy)``
+    per choice (``doc["choices"]``) for tasks scored by log-likelihood.
+    """
     spec = task_spec(doc["task"])
-    item = spec.make_item(doc, results[0])
+    output = results[0]
+    if not isinstance(output, str):
+        output = loglikelihood_output(doc["choices"], results)
+    item = spec.make_item(doc, output)
     return {metric: item for metric in spec.metrics}
 
 

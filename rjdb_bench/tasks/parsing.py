@@ -299,3 +299,35 @@ def parse_experience_list(text: str) -> Parsed:
     if lines:
         return Parsed([{"title": t, "years": y} for t, y in map(years_from_text, lines) if t], True)
     return Parsed([], False)
+
+
+_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.]*\d)")
+
+
+def parse_rating(text: str, low: float = 1, high: float = 5) -> Parsed:
+    """The first number in ``text`` within ``[low, high]`` (a rating such as ``4`` or ``3.5``).
+
+    Accepts a bare number, ``"4"`` in JSON quotes, ``{"rating": 4}``, ``Rating: 4/5`` and
+    sentences; a number outside the range (``7``) is skipped, so ``4/5`` reads as 4.
+
+    >>> parse_rating("4")
+    Parsed(value=4.0, ok=True)
+    >>> parse_rating('{"rating": 2.5}')
+    Parsed(value=2.5, ok=True)
+    >>> parse_rating("I would rate this candidate 3 out of 5.")
+    Parsed(value=3.0, ok=True)
+    >>> parse_rating("Great fit!")
+    Parsed(value=None, ok=False)
+    """
+    data = find_json(text)
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, int | float | str)), None)
+    if isinstance(data, int | float) and not isinstance(data, bool) and low <= data <= high:
+        return Parsed(float(data), True)
+    if isinstance(data, str):
+        text = data
+    for match in _NUMBER.finditer(text):
+        value = float(match.group(1))
+        if low <= value <= high:
+            return Parsed(value, True)
+    return Parsed(None, False)

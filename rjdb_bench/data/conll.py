@@ -1,0 +1,230 @@
+"""Read CoNLL-style span annotations into one untyped BIO layer per sentence.
+
+:func:`read_conll` reads token lines (one token per line, columns split by ``delimiter``, a blank
+line between sentences), takes the BIO chunks of every tag column with
+:func:`~rjdb_bench.metrics.bio.typed_spans`, keeps the chunks of the wanted types, merges chunks
+that overlap (across columns) into their union and writes the result with
+:func:`~rjdb_bench.metrics.bio.spans_to_bio`. What it had to repair or drop is counted in a
+:class:`ConllReport`. The SkillSpan and Green files it was checked on are described in
+``docs/data-ood.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rjdb_bench.errors import InputError
+from rjdb_bench.metrics.bio import Span, spans_to_bio, typed_spans
+
+UNTYPED_KIND = "_"
+"""The chunk type :func:`~rjdb_bench.metrics.bio.typed_spans` gives untyped ``B``/``I`` tags."""
+
+_BIO_TAG = re.compile(r"O|[BI](-\S+)?")
+_DOCSTART = "-DOCSTART-"
+
+
+@dataclass(frozen=True)
+class LabelledSentence:
+    """One sentence: its tokens and their untyped BIO tags (``"B"``, ``"I"`` or ``"O"``).
+
+    ``sentence_id`` is ``"<file name>:<0-based sentence index in that file>"``.
+    """
+
+    sentence_id: str
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    @property
+    def spans(self) -> list[Span]:
+        """The ``(start, end)`` token spans of the sentence's chunks, in order."""
+        return [span for _, span in typed_spans(self.tags)]
+
+
+@dataclass(frozen=True)
+class ConllReport:
+    """What :func:`read_conll` read and what it noticed on the way.
+
+    ``spans`` counts the spans of the merged untyped layer; ``chunks`` the kept chunks before
+    merging. ``merged_overlaps`` counts the output spans that were made from two or more
+    overlapping chunks (so ``chunks - spans`` chunks disappeared into them).
+    ``chunks_starting_with_I`` counts kept chunks whose first tag is ``I`` (an ``I`` after
+    ``O`` or after another type), which are read as starting a chunk, as seqeval does.
+    ``ignored_types`` counts the chunks dropped by the ``types`` filter, per type.
+    """
+
+    files: int
+    sentences: int
+    tokens: int
+    spans: int
+    chunks: int
+    merged_overlaps: int
+    chunks_starting_with_I: int
+    ignored_types: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        """The report as a JSON-ready dict (``ignored_types`` sorted by type)."""
+        return {
+            "files": self.files,
+            "sentences": self.sentences,
+            "tokens": self.tokens,
+            "spans": self.spans,
+            "chunks": self.chunks,
+            "merged_overlaps": self.merged_overlaps,
+            "chunks_starting_with_I": self.chunks_starting_with_I,
+            "ignored_types": dict(sorted(self.ignored_types.items())),
+        }
+
+
+def read_conll(
+    paths: Sequence[str | Path],
+    *,
+    token_column: int = 0,
+    tag_columns: Sequence[int] = (1,),
+    types: Sequence[str] | None = None,
+    delimiter: str | None = "\t",
+) -> tuple[list[LabelledSentence], ConllReport]:
+    """Read CoNLL files into sentences with one untyped BIO layer, and a report.
+
+    Lines are split on ``delimiter`` (``None``: on any whitespace) after trailing whitespace is
+    removed; blank lines end a sentence (any number of them, anywhere) and ``-DOCSTART-`` lines
+    are skipped. Tags are BIO, typed (``B-Skill``) or untyped (``B``). For each tag column the
+    chunks are found with ``typed_spans``; a chunk is kept if its type is in ``types`` (``None``:
+    all types; untyped chunks are always kept). The kept chunks of all columns are united,
+    overlapping ones merged into their union span, and the result written as untyped BIO.
+
+    Raises ``InputError`` naming ``<file>:<line>`` for a line with too few columns or a tag that
+    is not BIO, and naming the file if it is missing or holds no sentence.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.conll"
+    >>> _ = f.write_text("use\\tO\\tO\\nPython\\tB-Skill\\tB-Knowledge\\ncode\\tI-Skill\\tO\\n")
+    >>> sentences, report = read_conll([f], tag_columns=(1, 2))
+    >>> sentences[0].tags, report.spans, report.merged_overlaps
+    (('O', 'B', 'I'), 1, 1)
+    """
+    if not tag_columns:
+        raise ValueError("tag_columns is empty")
+    wanted = None if types is None else set(types)
+    n_columns = max(token_column, *tag_columns) + 1
+    sentences: list[LabelledSentence] = []
+    counts: Counter[str] = Counter()
+    ignored: Counter[str] = Counter()
+    for path in paths:
+        file = Path(path)
+        before = len(sentences)
+        for index, (tokens, columns) in enumerate(
+            _sentences(file, token_column, tag_columns, n_columns, delimiter)
+        ):
+            chunks: list[Span] = []
+            for tags in columns:
+                for kind, span in typed_spans(tags):
+                    if wanted is not None and kind != UNTYPED_KIND and kind not in wanted:
+                        ignored[kind] += 1
+                        continue
+                    chunks.append(span)
+                    counts["starting_with_I"] += tags[span[0]].startswith("I")
+            merged, n_merged = merge_overlaps(chunks)
+            counts["chunks"] += len(chunks)
+            counts["spans"] += len(merged)
+            counts["merged"] += n_merged
+            counts["tokens"] += len(tokens)
+            sentences.append(
+                LabelledSentence(
+                    sentence_id=f"{file.name}:{index}",
+                    tokens=tuple(tokens),
+                    tags=tuple(spans_to_bio(merged, len(tokens))),
+                )
+            )
+        if len(sentences) == before:
+            raise InputError.at(file, "no sentences (the file has no token lines)")
+    report = ConllReport(
+        files=len(paths),
+        sentences=len(sentences),
+        tokens=counts["tokens"],
+        spans=counts["spans"],
+        chunks=counts["chunks"],
+        merged_overlaps=counts["merged"],
+        chunks_starting_with_I=counts["starting_with_I"],
+        ignored_types=ignored,
+    )
+    return sentences, report
+
+
+def merge_overlaps(spans: Sequence[Span]) -> tuple[list[Span], int]:
+    """Sorted union of ``spans`` where overlapping ones become one, and how many did.
+
+    The count is the number of output spans made from two or more input spans (identical
+    spans count as overlapping). Spans that only touch (one ends where the next starts) stay
+    apart.
+
+    >>> merge_overlaps([(4, 6), (0, 2), (1, 3), (3, 4), (4, 6)])
+    ([(0, 3), (3, 4), (4, 6)], 2)
+    """
+    merged: list[list[int]] = []
+    sizes: list[int] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            sizes[-1] += 1
+        else:
+            merged.append([start, end])
+            sizes.append(1)
+    return [(start, end) for start, end in merged], sum(size > 1 for size in sizes)
+
+
+def _sentences(
+    file: Path,
+    token_column: int,
+    tag_columns: Sequence[int],
+    n_columns: int,
+    delimiter: str | None,
+) -> Iterator[tuple[list[str], list[list[str]]]]:
+    """Yield ``(tokens, one tag list per tag column)`` for each sentence of ``file``."""
+    tokens: list[str] = []
+    columns: list[list[str]] = [[] for _ in tag_columns]
+    for n, line in enumerate(_lines(file), start=1):
+        line = line.rstrip()
+        if not line.strip():
+            if tokens:
+                yield tokens, columns
+                tokens, columns = [], [[] for _ in tag_columns]
+            continue
+        fields = line.split(delimiter)
+        if fields[0] == _DOCSTART:
+            continue
+        if len(fields) < n_columns:
+            raise InputError.at(
+                file, f"expected at least {n_columns} columns, got {len(fields)}", line=n
+            )
+        tokens.append(fields[token_column])
+        for tags, column in zip(columns, tag_columns, strict=True):
+            tag = fields[column].strip()
+            if not _BIO_TAG.fullmatch(tag):
+                raise InputError.at(
+                    file, f"column {column}: {tag!r} is not a BIO tag (O, B, I, B-X, I-X)", line=n
+                )
+            tags.append(tag)
+    if tokens:
+        yield tokens, columns
+
+
+def _lines(file: Path) -> list[str]:
+    """The lines of a UTF-8 file, or an ``InputError`` saying why it cannot be read."""
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError.at(file, "CoNLL file not found") from None
+    except IsADirectoryError:
+        raise InputError.at(file, "is a folder, expected a CoNLL file") from None
+    except OSError as e:
+        raise InputError.at(file, f"cannot read ({e.strerror or e})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError.at(file, f"not valid UTF-8 ({e.reason})", line=line) from None
+    return text.split("\n")

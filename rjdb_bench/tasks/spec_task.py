@@ -1,0 +1,114 @@
+"""lm-eval tasks defined by a short YAML file with ``class:``, their code half from a TaskSpec.
+
+A YAML file such as::
+
+    task: my_skill_spans
+    class: !function rjdb_bench.tasks.spans.SpanExtractionTask
+    dataset_kwargs:
+      files: [test.conll]
+      tag_columns: [1]
+
+becomes a full lm-eval ``ConfigurableTask``: the class fills in everything the YAML leaves
+out (the prompt, generation settings, ``process_results``, one ``metric_list`` entry per
+metric of its :class:`~rjdb_bench.tasks.base.TaskSpec`, ``doc_to_target``), builds the docs
+itself from ``dataset_kwargs`` and the run's metadata, registers the spec under the task's
+name, and records which data files it read (:attr:`SpecTask.data_provenance`). Keys the YAML
+sets win over the defaults, so a YAML may still replace e.g. ``doc_to_text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import datasets
+from lm_eval.api.task import ConfigurableTask
+
+from rjdb_bench.data.download import DataFile
+from rjdb_bench.errors import InputError
+from rjdb_bench.tasks.base import Doc, TaskSpec
+from rjdb_bench.tasks.lm_eval_hooks import EVAL_SPLIT, aggregation, process_results
+from rjdb_bench.tasks.registry import register_task_spec
+
+# Metrics where lower is better; every other metric is higher-is-better.
+LOWER_IS_BETTER = frozenset({"parse_failure_rate", "unplaced_rate"})
+
+
+def metric_list(spec: TaskSpec) -> list[dict[str, Any]]:
+    """lm-eval ``metric_list`` entries for every metric of ``spec`` (shared memoised scoring)."""
+    return [
+        {
+            "metric": name,
+            "aggregation": aggregation(name),
+            "higher_is_better": name not in LOWER_IS_BETTER,
+        }
+        for name in spec.metrics
+    ]
+
+
+class SpecTask(ConfigurableTask):
+    """Base class: subclasses set :attr:`SPEC` and implement :meth:`defaults` and :meth:`build`."""
+
+    SPEC: TaskSpec
+
+    def __init__(self, config: Mapping[str, Any] | None = None, **_: Any) -> None:
+        raw = dict(config or {})
+        raw.pop("class", None)
+        name = raw.get("task")
+        if not name or not isinstance(name, str):
+            raise InputError(f"{self.__class__.__name__}: the YAML needs a `task:` name")
+        self.spec = replace(self.SPEC, name=name)
+        self.options = dict(raw.get("dataset_kwargs") or {})
+        self.metadata = dict(raw.get("metadata") or {})
+        source = self.metadata.get("config_source")
+        self.yaml_dir = Path(source).parent if source and source != "inline" else None
+        self.data_provenance: dict[str, dict[str, Any]] = {}
+        register_task_spec(self.spec)
+        full = {
+            "test_split": EVAL_SPLIT,
+            "num_fewshot": 0,
+            "doc_to_target": "{{target}}",
+            "metric_list": metric_list(self.spec),
+            **self.defaults(),
+            **raw,
+            "process_results": process_results,
+        }
+        # Our own options are read by build(); lm-eval must not pass them to load_dataset.
+        full.pop("dataset_kwargs", None)
+        super().__init__(config=full)
+
+    def defaults(self) -> dict[str, Any]:
+        """Task config keys (prompt, output type, generation settings) the YAML may override."""
+        raise NotImplementedError
+
+    def build(self) -> list[Doc]:
+        """The task's docs, recording the files read in :attr:`data_provenance`."""
+        raise NotImplementedError
+
+    def download(self, dataset_kwargs: Mapping[str, Any] | None = None, **_: Any) -> None:
+        """Build the docs (lm-eval calls this while constructing the task)."""
+        docs = self.build()
+        if not docs:
+            raise InputError(f"task {self.spec.name}: no docs")
+        self.dataset = datasets.DatasetDict({EVAL_SPLIT: datasets.Dataset.from_list(docs)})
+
+    def record(self, key: str, source: DataFile) -> DataFile:
+        """Note that the task read ``source`` (shown in results under ``data``)."""
+        self.data_provenance[key] = source.provenance()
+        return source
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """``dataset_kwargs[key]`` from the YAML, else ``default``."""
+        value = self.options.get(key)
+        return default if value is None else value
+
+    def local_file(self, relpath: str) -> Path | None:
+        """``relpath`` if absolute, or resolved against the YAML's folder, when that file exists."""
+        path = Path(relpath).expanduser()
+        if path.is_absolute():
+            return path
+        if self.yaml_dir is not None and (self.yaml_dir / path).is_file():
+            return self.yaml_dir / path
+        return None

@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# Offline default for this team's machines: use ../shared/data/rjdb when it exists,
-# otherwise the loader downloads the pinned test split (see docs/data.md).
+# Offline default for this team's machines: use ../shared/data/{rjdb,ood} when they exist,
+# otherwise the loaders download the pinned files (see docs/data.md, docs/data-ood.md).
 RJDB_DATA_DIR ?= $(if $(wildcard ../shared/data/rjdb/test.jsonl),$(abspath ../shared/data/rjdb),)
-export RJDB_DATA_DIR
+RJDB_OOD_DIR ?= $(if $(wildcard ../shared/data/ood/skillspan),$(abspath ../shared/data/ood),)
+export RJDB_DATA_DIR RJDB_OOD_DIR
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # Extra overrides for `make run`, e.g. make run ARGS="limit=2 tasks=[rjdb_match]"
 ARGS ?=

@@ -12,6 +12,7 @@ from lm_eval.api.instance import Instance
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rjdb_bench.cli import compose_config
+from rjdb_bench.models.vllm_engine import MAX_STEPWISE_TOKENS
 from rjdb_bench.runner import run
 from rjdb_bench.tasks.registry import TASK_SPECS
 
@@ -154,18 +155,39 @@ def test_unconstrained_generation_matches_the_hf_backend(
 def test_loglikelihood_matches_a_direct_transformers_computation(
     vllm_tiny, tiny_causal_lm: Path
 ) -> None:
-    pairs = [("Resume: Python, SQL. Answer:", " Yes"), ("Hello", " world and more")]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_causal_lm)
+    model = AutoModelForCausalLM.from_pretrained(tiny_causal_lm, dtype=torch.float32)
+    context = "Resume: Python, SQL. Answer:"
+    with torch.no_grad():
+        ids = torch.tensor([tokenizer.encode(context, add_special_tokens=False)])
+        greedy_token = tokenizer.decode([int(model(ids).logits[0, -1].argmax())])
+    pairs = [
+        (context, " Yes"),  # two tokens here, scored step by step
+        (context, " a"),  # one token, same context
+        (context, " the"),
+        (context, greedy_token),  # the greedy next token: is_greedy must be True
+        ("Hello", " and"),
+        ("Hello", " world and more and more of it"),  # > MAX_STEPWISE_TOKENS: prompt logprobs
+    ]
     requests = [
         Instance(request_type="loglikelihood", doc={}, arguments=pair, idx=0) for pair in pairs
     ]
     got = vllm_tiny.lm.loglikelihood(requests)
-    tokenizer = AutoTokenizer.from_pretrained(tiny_causal_lm)
-    model = AutoModelForCausalLM.from_pretrained(tiny_causal_lm, dtype=torch.float32)
-    for (context, continuation), (logprob, _) in zip(pairs, got, strict=True):
+    lengths = set()
+    for (context, continuation), (logprob, greedy) in zip(pairs, got, strict=True):
         # tok_encode adds no special tokens when a chat template is in use, as here.
         whole = tokenizer.encode(context + continuation, add_special_tokens=False)
         n_context = len(tokenizer.encode(context, add_special_tokens=False))
+        lengths.add(len(whole) - n_context)
         with torch.no_grad():
             logits = torch.log_softmax(model(torch.tensor([whole])).logits[0], dim=-1)
         expected = sum(logits[i - 1, whole[i]].item() for i in range(n_context, len(whole)))
         assert logprob == pytest.approx(expected, abs=1e-3)
+        argmax = all(
+            logits[i - 1].argmax().item() == whole[i] for i in range(n_context, len(whole))
+        )
+        assert greedy == argmax
+    # Both paths are exercised: short continuations (next-token log-probabilities, step by
+    # step) and long ones (prompt log-probabilities).
+    assert {1, 2} <= lengths and max(lengths) > MAX_STEPWISE_TOKENS
+    assert got[3][1] is True

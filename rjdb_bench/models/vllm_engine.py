@@ -72,6 +72,11 @@ def sampling_constraint(task: str | None, enabled: bool) -> dict[str, Any] | Non
     return spec.structured_output if spec is not None else None
 
 
+# Continuations up to this many tokens are scored from next-token distributions (see
+# VLLMModel._loglikelihood_tokens); longer ones from prompt log-probabilities.
+MAX_STEPWISE_TOKENS = 4
+
+
 @register_model("rjdb-vllm")
 class VLLMModel(TemplateLM):
     """An lm-eval model backed by an in-process ``vllm.LLM`` engine (see module docstring)."""
@@ -165,6 +170,88 @@ class VLLMModel(TemplateLM):
         disable_tqdm: bool = False,
         **_: Any,
     ) -> list[tuple[float, bool]]:
+        """Log-likelihood of each continuation given its context, and whether it is greedy.
+
+        A short continuation (up to :data:`MAX_STEPWISE_TOKENS` tokens, e.g. ``" Yes"``, which
+        lm-eval turns into ``"\\n Yes"`` after a chat template) is scored token by token from
+        next-token distributions: one engine request per distinct prefix, asking only for the
+        log-probabilities of the tokens that follow it (``logprob_token_ids``), so the
+        ``Yes`` and ``No`` of one doc share their requests and the prefix cache does the rest.
+        Longer continuations are scored from prompt log-probabilities over context +
+        continuation, which cost a full-vocabulary softmax per prompt position. Both are raw
+        model log-probabilities (vLLM's ``raw_logprobs``), cut from the left to the context
+        length as lm-eval does.
+        """
+        answers: list[tuple[float, bool] | None] = [None] * len(requests)
+        short = [
+            i
+            for i, (_, context, continuation) in enumerate(requests)
+            if context and len(continuation) <= MAX_STEPWISE_TOKENS
+        ]
+        long = [i for i in range(len(requests)) if i not in set(short)]
+        for index, answer in zip(
+            short, self._stepwise_logprobs([requests[i] for i in short], disable_tqdm), strict=True
+        ):
+            answers[index] = answer
+        for index, answer in zip(
+            long, self._prompt_logprobs([requests[i] for i in long], disable_tqdm), strict=True
+        ):
+            answers[index] = answer
+        for (cache_key, _, _), answer in zip(requests, answers, strict=True):
+            if cache_key is not None:
+                self.cache_hook.add_partial("loglikelihood", cache_key, answer)
+        return answers  # type: ignore[return-value]
+
+    def _stepwise_logprobs(
+        self, requests: list[tuple[Any, list[int], list[int]]], disable_tqdm: bool
+    ) -> list[tuple[float, bool]]:
+        from vllm import SamplingParams
+
+        def steps(context: list[int], continuation: list[int]) -> list[tuple[tuple[int, ...], int]]:
+            whole = context + continuation
+            return [
+                (tuple(whole[: len(context) + j][-(self.max_length - 1) :]), token)
+                for j, token in enumerate(continuation)
+            ]
+
+        wanted: dict[tuple[int, ...], set[int]] = {}
+        for _, context, continuation in requests:
+            for prefix, token in steps(context, continuation):
+                wanted.setdefault(prefix, set()).add(token)
+        prefixes = list(wanted)
+        params = [
+            SamplingParams(
+                temperature=0.0,
+                max_tokens=1,
+                logprob_token_ids=sorted(wanted[prefix]),
+                detokenize=False,
+            )
+            for prefix in prefixes
+        ]
+        outputs = self._run(
+            [list(p) for p in prefixes],
+            params,
+            desc="vLLM loglikelihood",
+            disable_tqdm=disable_tqdm,
+        )
+        # prefix -> (log-probabilities of the asked tokens, the greedy next token)
+        found = {
+            prefix: (output.outputs[0].logprobs[0], output.outputs[0].token_ids[0])
+            for prefix, output in zip(prefixes, outputs, strict=True)
+        }
+        answers = []
+        for _, context, continuation in requests:
+            total, greedy = 0.0, True
+            for prefix, token in steps(context, continuation):
+                logprobs, argmax = found[prefix]
+                total += float(logprobs[token].logprob)
+                greedy = greedy and token == argmax
+            answers.append((total, greedy))
+        return answers
+
+    def _prompt_logprobs(
+        self, requests: list[tuple[Any, list[int], list[int]]], disable_tqdm: bool
+    ) -> list[tuple[float, bool]]:
         from vllm import SamplingParams
 
         inputs, context_lengths = [], []
@@ -176,15 +263,10 @@ class VLLMModel(TemplateLM):
         outputs = self._run(
             inputs, [params] * len(inputs), desc="vLLM loglikelihood", disable_tqdm=disable_tqdm
         )
-        answers = []
-        for (cache_key, _, _), tokens, context_length, output in zip(
-            requests, inputs, context_lengths, outputs, strict=True
-        ):
-            answer = continuation_logprob(tokens, output.prompt_logprobs, context_length)
-            if cache_key is not None:
-                self.cache_hook.add_partial("loglikelihood", cache_key, answer)
-            answers.append(answer)
-        return answers
+        return [
+            continuation_logprob(tokens, output.prompt_logprobs, context_length)
+            for tokens, context_length, output in zip(inputs, context_lengths, outputs, strict=True)
+        ]
 
     def loglikelihood_rolling(
         self, requests: list[Instance], disable_tqdm: bool = False

@@ -191,3 +191,28 @@ def test_loglikelihood_matches_a_direct_transformers_computation(
     # step) and long ones (prompt log-probabilities).
     assert {1, 2} <= lengths and max(lengths) > MAX_STEPWISE_TOKENS
     assert got[3][1] is True
+
+
+def test_ood_tasks_run_through_the_engine(vllm_tiny, tiny_causal_lm: Path, tmp_path: Path) -> None:
+    results = _run(
+        vllm_tiny,
+        tiny_causal_lm,
+        tmp_path,
+        "tasks=[ood_zeroshot,ood_weak]",
+        "limit=5",
+        "generation.max_gen_toks=48",
+        "cache.enabled=false",
+    )
+    for setting in ("zeroshot", "weak"):
+        for task in (f"ood_skillspan_{setting}", f"ood_green_{setting}"):
+            assert results["tasks"][task]["n"] == 5
+            for output in _outputs(tmp_path, task):
+                # The JSON-array constraint: every answer is a JSON array of strings, or its
+                # start when cut at max_gen_toks.
+                assert output.lstrip().startswith("[")
+        vacancy = results["tasks"][f"ood_vacancy_{setting}"]
+        # hf/vllm score P(Yes) from log-likelihoods: nothing to parse, one CV ranked.
+        assert vacancy["n"] == 5 and vacancy["metrics"]["parse_failure_rate"] == 0.0
+        assert vacancy["metrics"]["spearman_annotator1"] is not None
+        for output in _outputs(tmp_path, f"ood_vacancy_{setting}"):
+            assert set(json.loads(output)["loglikelihoods"]) == {"Yes", "No"}

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from rjdb_bench.data.conll import read_conll
-from rjdb_bench.data.download import DataFile, sha256_file
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.bio import bio_spans
 from rjdb_bench.metrics.spans import Projection, project_strings, span_counts, span_statistics
@@ -46,12 +45,11 @@ from rjdb_bench.tasks.base import (
     make_item,
     parse_failure_statistic,
 )
-from rjdb_bench.tasks.demonstrations import DEFAULT_K, render_span_examples, span_examples
+from rjdb_bench.tasks.demonstrations import render_span_examples, span_examples
 from rjdb_bench.tasks.parsing import parse_string_list
 from rjdb_bench.tasks.skills import SKILLS_SCHEMA
 from rjdb_bench.tasks.spec_task import SpecTask
 
-SETTINGS = ("zeroshot", "weak")
 INSTRUCTION = (
     "Task: List every skill, competence or area of knowledge that this sentence from a job "
     "posting mentions, copying each one exactly as it is written in the sentence, in the order "
@@ -161,18 +159,6 @@ class SpanExtractionTask(SpecTask):
             },
         }
 
-    def _source(self, relpath: str) -> DataFile:
-        from rjdb_bench.data.ood import locate_ood
-
-        local = self.local_file(relpath)
-        if local is not None:
-            if not local.is_file():
-                raise InputError.at(local, "CoNLL file not found")
-            return self.record(relpath, DataFile(local, sha256_file(local), "local"))
-        return self.record(
-            relpath, locate_ood(relpath, ood_dir=self.metadata.get("ood_data_dir") or None)
-        )
-
     def build(self) -> list[Doc]:
         """Read the CoNLL files, merge the tag columns, add the demonstrations if weak."""
         files = self.option("files")
@@ -180,14 +166,9 @@ class SpanExtractionTask(SpecTask):
             files = [files]
         if not files:
             raise InputError(f"task {self.spec.name}: dataset_kwargs.files: list the CoNLL files")
-        setting = self.option("setting", "zeroshot")
-        if setting not in SETTINGS:
-            raise InputError(
-                f"task {self.spec.name}: dataset_kwargs.setting: expected zeroshot or weak, got {setting!r}"
-            )
         delimiter = self.option("delimiter", "\t")
         sentences, report = read_conll(
-            [self._source(str(f)).path for f in files],
+            [self.source(str(f)).path for f in files],
             token_column=int(self.option("token_column", 0)),
             tag_columns=[int(c) for c in self.option("tag_columns", [1])],
             types=self.option("types"),
@@ -195,11 +176,6 @@ class SpanExtractionTask(SpecTask):
         )
         self.data_notes = report.as_dict()
         examples = ""
-        if setting == "weak":
-            from rjdb_bench.tasks.lm_eval_hooks import load_row_dicts, rjdb_source
-
-            self.record("rjdb", rjdb_source(self.metadata))
-            k = int(self.metadata.get("ood_k", DEFAULT_K))
-            seed = int(self.metadata.get("seed", 1234))
-            examples = render_span_examples(span_examples(load_row_dicts(self.metadata), k, seed))
+        if self.weak:
+            examples = render_span_examples(span_examples(*self.demonstration_rows()))
         return build_span_docs(self.spec.name, sentences, examples)

@@ -18,7 +18,7 @@ sets win over the defaults, so a YAML may still replace e.g. ``doc_to_text``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,14 @@ from typing import Any
 import datasets
 from lm_eval.api.task import ConfigurableTask
 
-from rjdb_bench.data.download import DataFile
+from rjdb_bench.data.download import DataFile, sha256_file
 from rjdb_bench.errors import InputError
 from rjdb_bench.tasks.base import Doc, TaskSpec
-from rjdb_bench.tasks.lm_eval_hooks import EVAL_SPLIT, aggregation, process_results
+from rjdb_bench.tasks.demonstrations import DEFAULT_K
+from rjdb_bench.tasks.lm_eval_hooks import DEFAULT_SEED, EVAL_SPLIT, aggregation, process_results
 from rjdb_bench.tasks.registry import register_task_spec
 
+SETTINGS = ("zeroshot", "weak")
 # Metrics where lower is better; every other metric is higher-is-better.
 LOWER_IS_BETTER = frozenset({"parse_failure_rate", "unplaced_rate"})
 
@@ -99,16 +101,51 @@ class SpecTask(ConfigurableTask):
         self.data_provenance[key] = source.provenance()
         return source
 
+    @property
+    def weak(self) -> bool:
+        """Whether the YAML asks for the weak setting (``dataset_kwargs.setting: weak``)."""
+        setting = self.option("setting", "zeroshot")
+        if setting not in SETTINGS:
+            raise InputError(
+                f"task {self.spec.name}: dataset_kwargs.setting: expected zeroshot or weak, got {setting!r}"
+            )
+        return setting == "weak"
+
+    def demonstration_rows(self) -> tuple[Sequence[Mapping[str, Any]], int, int]:
+        """RJDB rows for the weak setting's demonstrations, with ``k`` and the seed; records RJDB."""
+        from rjdb_bench.tasks.lm_eval_hooks import load_row_dicts, rjdb_source
+
+        self.record("rjdb", rjdb_source(self.metadata))
+        k = int(self.metadata.get("ood_k", DEFAULT_K))
+        seed = int(self.metadata.get("seed", DEFAULT_SEED))
+        return load_row_dicts(self.metadata), k, seed
+
     def option(self, key: str, default: Any = None) -> Any:
         """``dataset_kwargs[key]`` from the YAML, else ``default``."""
         value = self.options.get(key)
         return default if value is None else value
 
-    def local_file(self, relpath: str) -> Path | None:
-        """``relpath`` if absolute, or resolved against the YAML's folder, when that file exists."""
+    def source(self, relpath: str) -> DataFile:
+        """Locate a data file the YAML names and record it.
+
+        An absolute path, or a path relative to the YAML's folder that exists there, is a
+        local file; anything else is a path under the OOD data folder (metadata
+        ``ood_data_dir``, ``$RJDB_OOD_DIR``, or the pinned download:
+        :func:`rjdb_bench.data.ood.locate_ood`).
+        """
+        from rjdb_bench.data.ood import locate_ood
+
         path = Path(relpath).expanduser()
+        if (
+            not path.is_absolute()
+            and self.yaml_dir is not None
+            and (self.yaml_dir / path).is_file()
+        ):
+            path = self.yaml_dir / path
         if path.is_absolute():
-            return path
-        if self.yaml_dir is not None and (self.yaml_dir / path).is_file():
-            return self.yaml_dir / path
-        return None
+            if not path.is_file():
+                raise InputError.at(path, f"task {self.spec.name}: data file not found")
+            return self.record(relpath, DataFile(path, sha256_file(path), "local"))
+        return self.record(
+            relpath, locate_ood(relpath, ood_dir=self.metadata.get("ood_data_dir") or None)
+        )

@@ -22,7 +22,6 @@ The oracle's answer (``target``) is annotator 1's ranking as ratings (place 1 â†
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -43,8 +42,8 @@ from rjdb_bench.tasks.base import (
     make_item,
     parse_failure_statistic,
 )
-from rjdb_bench.tasks.demonstrations import DEFAULT_K, match_examples
-from rjdb_bench.tasks.parsing import find_json, parse_rating
+from rjdb_bench.tasks.demonstrations import match_examples
+from rjdb_bench.tasks.parsing import Parsed, find_json, parse_rating
 from rjdb_bench.tasks.spec_task import SpecTask
 
 SCORING_MODES = ("logprob", "rating")
@@ -109,15 +108,9 @@ def read_score(output: str, scoring: str) -> tuple[float | None, bool]:
 def make_vacancy_item(doc: Doc, output: str) -> Item:
     """The pair's score (None if unparsable) with both annotators' places as gold."""
     score, ok = read_score(output, doc["scoring"])
-    item = make_item(doc, output, _parsed(score, ok), dict(doc["places"]))
+    item = make_item(doc, output, Parsed(score, ok), dict(doc["places"]))
     item.update(cv=doc["cv"], vacancy=doc["vacancy"])
     return item
-
-
-def _parsed(score: float | None, ok: bool) -> Any:
-    from rjdb_bench.tasks.parsing import Parsed
-
-    return Parsed(score, ok)
 
 
 def _annotator_mean(values: np.ndarray, present: np.ndarray) -> Statistic:
@@ -276,38 +269,17 @@ class VacancyMatchTask(SpecTask):
 
     def build(self) -> list[Doc]:
         """One doc per (labelled CV, vacancy); CVs without any valid ranking are left out, logged."""
-        from rjdb_bench.data.ood import locate_ood
-
-        ood_dir = self.metadata.get("ood_data_dir") or None
         files = {key: self.option(key, default) for key, default in DEFAULT_FILES.items()}
-
-        def source(relpath: str) -> Any:
-            local = self.local_file(relpath)
-            if local is not None:
-                from rjdb_bench.data.download import DataFile, sha256_file
-
-                if not local.is_file():
-                    raise InputError.at(local, "file not found")
-                return self.record(relpath, DataFile(local, sha256_file(local), "local"))
-            return self.record(relpath, locate_ood(relpath, ood_dir=ood_dir))
-
-        vacancies = read_vacancies(source(files["vacancies"]).path)
-        rankings = read_rankings(source(files["rankings"]).path)
+        vacancies = read_vacancies(self.source(files["vacancies"]).path)
+        rankings = read_rankings(self.source(files["rankings"]).path)
         self.data_notes = [line for r in rankings.values() for line in r.defects]
         cvs = sorted({cv for r in rankings.values() for cv in r.orderings})
         examples = ""
-        if self.option("setting", "zeroshot") == "weak":
-            from rjdb_bench.tasks.lm_eval_hooks import load_row_dicts, rjdb_source
-
-            self.record("rjdb", rjdb_source(self.metadata))
-            k = int(self.metadata.get("ood_k", DEFAULT_K))
-            seed = int(self.metadata.get("seed", 1234))
-            examples = render_examples(
-                match_examples(load_row_dicts(self.metadata), k, seed), self.scoring
-            )
+        if self.weak:
+            examples = render_examples(match_examples(*self.demonstration_rows()), self.scoring)
         docs = []
         for cv in cvs:
-            text = read_cv_text(source(f"{files['cv_folder']}/{cv}.docx").path)
+            text = read_cv_text(self.source(f"{files['cv_folder']}/{cv}.docx").path)
             places = {
                 f"annotator{a}": (rankings[a].ranks(cv) if cv in rankings[a].orderings else None)
                 for a in ANNOTATORS
@@ -334,8 +306,3 @@ class VacancyMatchTask(SpecTask):
                     }
                 )
         return docs
-
-
-def data_notes_json(notes: Sequence[str]) -> str:
-    """The defects noticed while reading the rankings, as one JSON list (for logs)."""
-    return json.dumps(list(notes), ensure_ascii=False)

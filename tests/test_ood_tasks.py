@@ -108,6 +108,17 @@ def test_human_ceiling_matches_an_independent_computation(oracle_run: Path) -> N
     assert metrics["human_ndcg_at_1"] == pytest.approx(np.mean(ndcg1), abs=1e-12)
 
 
+def test_a_limit_that_cuts_a_cv_still_scores_it(tmp_path: Path) -> None:
+    # limit=2: CV 1 with vacancies 1 and 2 only (places 2 and 1 for annotator 1).
+    assert (
+        run_cli("model=oracle", "tasks=[ood_vacancy_zeroshot]", "limit=2", f"output_dir={tmp_path}")
+        == 0
+    )
+    metrics = results_of(tmp_path)["tasks"]["ood_vacancy_zeroshot"]["metrics"]
+    assert metrics["spearman_annotator1"] == pytest.approx(1.0)
+    assert metrics["ndcg_at_1_annotator1"] == pytest.approx(1.0)
+
+
 def test_vacancy_results_report_the_ranking_defects(oracle_run: Path) -> None:
     notes = " ".join(results_of(oracle_run)["tasks"]["ood_vacancy_zeroshot"]["data_notes"])
     assert "CV 9" in notes and "CV 28" in notes and "CVs 21-30" in notes
@@ -225,10 +236,11 @@ def test_vacancy_scorer_on_a_hand_computed_case() -> None:
     assert value["spearman_annotator1"] == pytest.approx((1.0 - 0.5) / 2)
     assert value["spearman_annotator2"] == pytest.approx(-1.0)
     assert value["spearman"] == pytest.approx((0.25 - 1.0) / 2)
-    # NDCG@1, relevance 3 - place: CV 1 a1 top = vacancy 1 (rel 2) -> 1; CV 2 a1 top = vacancy 3
-    # (place 2, rel 1) -> 1/2; CV 1 a2 top = vacancy 1 (place 3, rel 0) -> 0.
-    assert value["ndcg_at_1_annotator1"] == pytest.approx(0.75)
-    assert value["ndcg_at_1_annotator2"] == pytest.approx(0.0)
+    # NDCG@1, relevance 5 - place (an annotator ranks 5 vacancies, even when fewer are scored):
+    # CV 1 a1 top = vacancy 1 (place 1, rel 4; ideal 4) -> 1; CV 2 a1 top = vacancy 3 (place 2,
+    # rel 3; ideal 4) -> 3/4; CV 1 a2 top = vacancy 1 (place 3, rel 2; ideal: place 1, 4) -> 1/2.
+    assert value["ndcg_at_1_annotator1"] == pytest.approx((1 + 3 / 4) / 2)
+    assert value["ndcg_at_1_annotator2"] == pytest.approx(1 / 2)
     assert value["human_spearman"] == pytest.approx(-1.0)  # CV 1 only: reversed rankings
     assert value["parse_failure_rate"] == pytest.approx(1 / 6)
     # Cross-check one per-CV value with scipy on the raw arrays.

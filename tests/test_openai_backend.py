@@ -509,3 +509,19 @@ def test_loglikelihood_requests_are_refused_as_input_errors() -> None:
         lm.loglikelihood([])
     with pytest.raises(InputError, match="generation tasks only"):
         lm.loglikelihood_rolling([])
+
+
+@pytest.mark.slow
+def test_vacancy_task_is_scored_by_ratings_over_http(
+    vllm_server: VLLMServer, tmp_path: Path
+) -> None:
+    # No log-likelihoods over the chat API: ood.vacancy_scoring=auto picks the 1-5 rating.
+    code = run_in_process(
+        vllm_server.base_url, vllm_server.served_model, tmp_path, "tasks=[ood_vacancy_zeroshot]"
+    )
+    assert code == 0
+    record = json.loads((tmp_path / "results.json").read_text())["tasks"]["ood_vacancy_zeroshot"]
+    assert record["n"] == 2 and record["metrics"]["parse_failure_rate"] == 0.0
+    # The choice constraint arrives as a JSON string enum: each answer is one quoted digit.
+    answers = [json.loads(o) for o in outputs(tmp_path)["ood_vacancy_zeroshot"]]
+    assert set(answers) <= {"1", "2", "3", "4", "5"}

@@ -216,3 +216,22 @@ def test_ood_tasks_run_through_the_engine(vllm_tiny, tiny_causal_lm: Path, tmp_p
         assert vacancy["metrics"]["spearman_annotator1"] is not None
         for output in _outputs(tmp_path, f"ood_vacancy_{setting}"):
             assert set(json.loads(output)["loglikelihoods"]) == {"Yes", "No"}
+
+
+def test_vacancy_rating_mode_decodes_one_digit(
+    vllm_tiny, tiny_causal_lm: Path, tmp_path: Path
+) -> None:
+    results = _run(
+        vllm_tiny,
+        tiny_causal_lm,
+        tmp_path,
+        "tasks=[ood_vacancy_zeroshot]",
+        "limit=5",
+        "ood.vacancy_scoring=rating",
+        "cache.enabled=false",
+    )
+    record = results["tasks"]["ood_vacancy_zeroshot"]
+    assert record["n"] == 5 and record["metrics"]["parse_failure_rate"] == 0.0
+    # The choice constraint admits exactly the ratings 1-5.
+    assert set(_outputs(tmp_path, "ood_vacancy_zeroshot")) <= {"1", "2", "3", "4", "5"}
+    assert record["generation_kwargs"]["max_gen_toks"] == 8

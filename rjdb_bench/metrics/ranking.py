@@ -54,18 +54,26 @@ def spearman_rho(scores: Mapping[int, float], places: Mapping[int, int]) -> floa
     return 0.0 if math.isnan(rho) else float(rho)
 
 
-def ndcg_at(scores: Mapping[int, float], places: Mapping[int, int], k: int) -> float | None:
-    """NDCG@k of the order ``scores`` induce, against relevance ``n - place`` (see module doc).
+def ndcg_at(
+    scores: Mapping[int, float], places: Mapping[int, int], k: int, n_ranked: int | None = None
+) -> float | None:
+    """NDCG@k of the order ``scores`` induce, against relevance ``n_ranked - place``.
+
+    ``n_ranked`` is the length of the annotator's whole ranking (default: the largest place
+    given), so that relevance keeps its scale when only some candidates are scored (``limit``).
 
     >>> ndcg_at({1: 0.9, 2: 0.5, 3: 0.1}, {1: 1, 2: 2, 3: 3}, k=1)
     1.0
     >>> ndcg_at({1: 0.1, 2: 0.5, 3: 0.9}, {1: 1, 2: 2, 3: 3}, k=1)
     0.0
+    >>> round(ndcg_at({4: 0.9, 5: 0.1}, {4: 5, 5: 4}, k=1, n_ranked=5), 3)  # two of five, reversed
+    0.0
     """
     score_values, place_values = _aligned(scores, places)
     if len(score_values) < 2:
         return None
-    relevance = len(place_values) - place_values
+    top = n_ranked if n_ranked is not None else int(place_values.max())
+    relevance = top - place_values
     return float(ndcg_score(relevance[None, :], score_values[None, :], k=k))
 
 

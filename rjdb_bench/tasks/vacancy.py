@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rjdb_bench.data.vacancy import read_cv_text, read_rankings, read_vacancies
+from rjdb_bench.data.vacancy import VACANCIES, read_cv_text, read_rankings, read_vacancies
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.ranking import mean_defined, ndcg_at, places_as_scores, spearman_rho
 from rjdb_bench.metrics.statistic import Statistic, safe_divide
@@ -161,7 +161,7 @@ def score_vacancy(items: Sequence[Item], settings: ScoringSettings) -> Scored:
             rho[first, a] = value
             present[first, a] = 1.0
             for k in _K_VALUES:
-                ndcg[k][first, a] = ndcg_at(scores, places[annotator], k)
+                ndcg[k][first, a] = ndcg_at(scores, places[annotator], k, VACANCIES)
         one, two = places[1], places[2]
         agreement = spearman_rho(places_as_scores(two), one) if one and two else None
         if agreement is not None:
@@ -169,7 +169,10 @@ def score_vacancy(items: Sequence[Item], settings: ScoringSettings) -> Scored:
             human["spearman"][first] = agreement
             for k in _K_VALUES:
                 human[f"ndcg_at_{k}"][first] = mean_defined(
-                    [ndcg_at(places_as_scores(two), one, k), ndcg_at(places_as_scores(one), two, k)]
+                    [
+                        ndcg_at(places_as_scores(two), one, k, VACANCIES),
+                        ndcg_at(places_as_scores(one), two, k, VACANCIES),
+                    ]
                 )
         for i in indices:
             per_item[i] = {

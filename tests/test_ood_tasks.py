@@ -439,3 +439,42 @@ def test_vacancy_with_a_real_hf_model_scores_p_yes_from_log_likelihoods(
         for pairs in by_cv.values()
     ]
     assert record["metrics"]["spearman_annotator1"] == pytest.approx(np.mean(rhos))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("files: [tiny.conll]", "files: []"), "dataset_kwargs.files"),
+        (("tag_columns: [1]", "tag_columns: [1]\n  setting: fewshot"), "dataset_kwargs.setting"),
+        (("tag_columns: [1]", "tag_columns: [4]"), "tiny.conll:1"),
+    ],
+)
+def test_a_bad_user_yaml_exits_2_with_one_line(
+    user_task_dir: Path, tmp_path: Path, capsys, change: tuple[str, str], expected: str
+) -> None:
+    yaml_path = user_task_dir / "my_spans.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace(*change))
+    out = tmp_path / "o"
+    code = run_cli(
+        "model=oracle", "tasks=[my_spans]", f"include_path={user_task_dir}", f"output_dir={out}"
+    )
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and len(error.splitlines()) == 1 and expected in error, error
+    assert not (out / "results.json").exists()
+
+
+def test_rescoring_refuses_changed_data(user_task_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    args = (
+        "model=oracle",
+        "tasks=[my_spans]",
+        f"include_path={user_task_dir}",
+        f"output_dir={out}",
+    )
+    assert run_cli(*args) == 0
+    before = (out / "results.json").read_bytes()
+    (user_task_dir / "tiny.conll").write_text(CONLL.replace("SQL\tB-Skill", "SQL\tO"))
+    assert main(["score", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "tiny.conll" in error and "differs from the run's data" in error
+    assert (out / "results.json").read_bytes() == before

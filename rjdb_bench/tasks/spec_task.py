@@ -18,6 +18,7 @@ sets win over the defaults, so a YAML may still replace e.g. ``doc_to_text``.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -81,13 +82,13 @@ class SpecTask(ConfigurableTask):
         full.pop("dataset_kwargs", None)
         super().__init__(config=full)
 
+    @abc.abstractmethod
     def defaults(self) -> dict[str, Any]:
         """Task config keys (prompt, output type, generation settings) the YAML may override."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def build(self) -> list[Doc]:
         """The task's docs, recording the files read in :attr:`data_provenance`."""
-        raise NotImplementedError
 
     def download(self, dataset_kwargs: Mapping[str, Any] | None = None, **_: Any) -> None:
         """Build the docs (lm-eval calls this while constructing the task)."""

@@ -29,7 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from rjdb_bench.data.vacancy import VACANCIES, read_cv_text, read_rankings, read_vacancies
+from rjdb_bench.data.vacancy import (
+    ANNOTATORS,
+    VACANCIES,
+    read_cv_text,
+    read_rankings,
+    read_vacancies,
+)
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.ranking import mean_defined, ndcg_at, places_as_scores, spearman_rho
 from rjdb_bench.metrics.statistic import Statistic, safe_divide
@@ -47,7 +53,6 @@ from rjdb_bench.tasks.parsing import Parsed, find_json, parse_rating
 from rjdb_bench.tasks.spec_task import SpecTask
 
 SCORING_MODES = ("logprob", "rating")
-ANNOTATORS = (1, 2)
 CHOICES = ["Yes", "No"]
 RATINGS = ["1", "2", "3", "4", "5"]
 DEFAULT_FILES = {
@@ -222,7 +227,7 @@ VACANCY = TaskSpec(
     build_docs=None,
     make_item=make_vacancy_item,
     score=score_vacancy,
-    description="Rank 5 real vacancies for each of 30 real CVs against two annotators (OOD).",
+    description="Rank 5 real vacancies for each of 29 real CVs against two annotators (OOD).",
     structured_output={"choice": RATINGS},
 )
 
@@ -271,7 +276,7 @@ class VacancyMatchTask(SpecTask):
         }
 
     def build(self) -> list[Doc]:
-        """One doc per (labelled CV, vacancy); CVs without any valid ranking are left out, logged."""
+        """One doc per (CV, vacancy) for the CVs with a valid ranking; defects go to ``data_notes``."""
         files = {key: self.option(key, default) for key, default in DEFAULT_FILES.items()}
         vacancies = read_vacancies(self.source(files["vacancies"]).path)
         rankings = read_rankings(self.source(files["rankings"]).path)

@@ -27,7 +27,7 @@ from rjdb_bench.results.records import sample_record, suite_scores
 from rjdb_bench.results.writer import write_results, write_samples
 from rjdb_bench.tasks import scoring
 from rjdb_bench.tasks.base import ScoringSettings
-from rjdb_bench.tasks.lm_eval_hooks import rjdb_source
+from rjdb_bench.tasks.lm_eval_hooks import rjdb_provenance
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.selection import check_selection, suites, task_manager
 
@@ -87,14 +87,7 @@ def data_sources(
     for name, task in tasks.items():
         provenance = getattr(task, "data_provenance", None)
         if provenance is None:  # an in-distribution task: the RJDB split
-            provenance = {
-                "rjdb": {"split": metadata["rjdb_split"], **rjdb_source(metadata).provenance()}
-            }
-        elif "rjdb" in provenance:
-            provenance = {
-                **provenance,
-                "rjdb": {"split": metadata["rjdb_split"], **provenance["rjdb"]},
-            }
+            provenance = {"rjdb": rjdb_provenance(metadata)}
         files.update(provenance)
         used[name] = list(provenance)
     return files, used

@@ -188,7 +188,8 @@ class VLLMModel(TemplateLM):
             for i, (_, context, continuation) in enumerate(requests)
             if context and len(continuation) <= MAX_STEPWISE_TOKENS
         ]
-        long = [i for i in range(len(requests)) if i not in set(short)]
+        stepwise = set(short)
+        long = [i for i in range(len(requests)) if i not in stepwise]
         for index, answer in zip(
             short, self._stepwise_logprobs([requests[i] for i in short], disable_tqdm), strict=True
         ):

@@ -53,6 +53,11 @@ def rjdb_source(metadata: Mapping[str, Any]) -> DataFile:
     )
 
 
+def rjdb_provenance(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """What results record under ``data.rjdb``: the split and the file's provenance."""
+    return {"split": metadata.get("rjdb_split") or "test", **rjdb_source(metadata).provenance()}
+
+
 def load_rows(metadata: Mapping[str, Any]) -> datasets.Dataset:
     """The normalised RJDB rows that task metadata selects (read once per process and file)."""
     return _rows(rjdb_source(metadata))

@@ -114,9 +114,9 @@ class SpecTask(ConfigurableTask):
 
     def demonstration_rows(self) -> tuple[Sequence[Mapping[str, Any]], int, int]:
         """RJDB rows for the weak setting's demonstrations, with ``k`` and the seed; records RJDB."""
-        from rjdb_bench.tasks.lm_eval_hooks import load_row_dicts, rjdb_source
+        from rjdb_bench.tasks.lm_eval_hooks import load_row_dicts, rjdb_provenance
 
-        self.record("rjdb", rjdb_source(self.metadata))
+        self.data_provenance["rjdb"] = rjdb_provenance(self.metadata)
         k = int(self.metadata.get("ood_k", DEFAULT_K))
         seed = int(self.metadata.get("seed", DEFAULT_SEED))
         return load_row_dicts(self.metadata), k, seed

@@ -18,26 +18,23 @@ EXIT_BAD_INPUT = 2
 
 
 def compose_config(overrides: Sequence[str]):
-    """The run configuration: ``configs/config.yaml`` with Hydra ``overrides`` applied."""
+    """The run configuration: ``configs/config.yaml`` with Hydra ``overrides`` applied, then
+    checked and typed against :mod:`rjdb_bench.settings` (one-line errors naming the field)."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     from rjdb_bench.resources import configs_dir
+    from rjdb_bench.settings import validate_settings
 
     try:
         with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
             config = compose(config_name="config", overrides=list(overrides))
         OmegaConf.resolve(config)
-        missing = sorted(OmegaConf.missing_keys(config))
     except (HydraException, OmegaConfBaseException) as error:
         raise InputError(f"config: {_one_line(error)}") from None
-    if missing:
-        raise InputError(
-            f"config: missing value for {', '.join(missing)} (set it on the command line, e.g. {missing[0]}=...)"
-        )
-    return config
+    return validate_settings(config)
 
 
 def _one_line(error: BaseException, limit: int = 400) -> str:

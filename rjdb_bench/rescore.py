@@ -7,54 +7,43 @@ parsers, and ``results.json`` and ``samples/`` are rewritten, e.g. after a parse
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 import rjdb_bench
 from rjdb_bench.errors import InputError
 from rjdb_bench.results.records import sample_record, suite_scores
-from rjdb_bench.results.writer import (
-    RESULTS_FILE,
-    SAMPLES_DIR,
-    read_results,
-    write_results,
-    write_samples,
-)
+from rjdb_bench.results.run_dir import read_run, write_run
+from rjdb_bench.results.writer import RESULTS_FILE, SAMPLES_DIR
 from rjdb_bench.runner import data_sources, include_paths, scoring_settings, task_metadata
+from rjdb_bench.settings import validate_settings
 from rjdb_bench.tasks import scoring
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.selection import suites, task_manager
 
 
-def _saved_samples(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise InputError.at(path, "samples file missing")
-    records = []
-    for line_number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError.at(path, f"invalid JSON ({error.msg})", line=line_number) from None
-        for field in ("doc_id", "output"):
-            if field not in record:
-                raise InputError.at(path, "missing", line=line_number, field=field)
-        records.append(record)
-    return records
-
-
 def rescore(run_dir: str | Path) -> dict[str, Any]:
-    """Re-parse and re-score every task of the run in ``run_dir``; rewrite its files."""
+    """Re-parse and re-score every task of the run in ``run_dir``; replace its run set.
+
+    Every file is read and verified (:func:`rjdb_bench.results.run_dir.read_run`) and every
+    saved output matched to a doc before anything is computed; the new set replaces the old
+    one as a whole, so a failure at any point leaves the run directory as it was.
+    """
     run_dir = Path(run_dir)
-    if not (run_dir / RESULTS_FILE).is_file():
-        raise InputError.at(run_dir / RESULTS_FILE, "no results file: not a run directory")
-    results = read_results(run_dir)
-    config = OmegaConf.create(results["config"])
+    run = read_run(run_dir, allow_legacy=True)
+    results = {k: v for k, v in run.results.items() if k not in ("run_format", "files")}
+    try:
+        config = validate_settings(OmegaConf.create(results["config"]))
+    except OmegaConfBaseException as error:
+        raise InputError.at(
+            run_dir / RESULTS_FILE, f"unreadable config ({error})", field="config"
+        ) from None
+    except InputError as error:
+        raise InputError(f"{run_dir / RESULTS_FILE}: {error}") from None
     seed = int(config.seed)
     settings = scoring_settings(config.metrics, seed)
     scoring.configure(settings)
@@ -62,34 +51,40 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
     manager = task_manager(metadata, include_paths(config))
     loaded = manager.load(list(results["tasks"]))["tasks"]
     current, _ = data_sources(loaded, metadata)
-    for key, recorded in results["data"].items():
+    for key, recorded in (results.get("data") or {}).items():
         now = current.get(key)
-        if now is not None and now["sha256"] != recorded["sha256"]:
+        if now is not None and now["sha256"] != recorded.get("sha256"):
             raise InputError.at(
                 now["path"],
-                f"sha256 {now['sha256']} differs from the run's data ({recorded['sha256']})",
+                f"sha256 {now['sha256']} differs from the run's data ({recorded.get('sha256')})",
             )
 
-    for name, record in results["tasks"].items():
+    items_by_task = {}
+    for name, saved in run.samples.items():
         spec = task_spec(name)
         docs = {doc["doc_key"]: doc for doc in loaded[name].eval_docs}
         path = run_dir / SAMPLES_DIR / f"{name}.jsonl"
-        saved = _saved_samples(path)
-        unknown = [s["doc_id"] for s in saved if s["doc_id"] not in docs]
-        if unknown:
-            raise InputError.at(path, f"doc_id {unknown[0]!r} is not a doc of {name} in this data")
-        items = [spec.make_item(docs[s["doc_id"]], s["output"]) for s in saved]
-        scores = scoring.score_items(name, items, settings)
-        write_samples(
-            run_dir,
-            name,
-            (
-                sample_record(s.get("index", k), s.get("prompt_hash", ""), item, per_item)
-                for k, (s, item, per_item) in enumerate(
-                    zip(saved, items, scores.per_item, strict=True)
+        for line, sample in enumerate(saved, start=1):
+            if sample["doc_id"] not in docs:
+                raise InputError.at(
+                    path,
+                    f"doc_id {sample['doc_id']!r} is not a doc of {name} in this data",
+                    line=line,
                 )
-            ),
-        )
+            if not isinstance(sample["output"], str):
+                raise InputError.at(path, "expected a string", line=line, field="output")
+        items_by_task[name] = [spec.make_item(docs[s["doc_id"]], s["output"]) for s in saved]
+
+    samples = {}
+    for name, items in items_by_task.items():
+        scores = scoring.score_items(name, items, settings)
+        samples[name] = [
+            sample_record(s.get("index", k), s.get("prompt_hash", ""), item, per_item)
+            for k, (s, item, per_item) in enumerate(
+                zip(run.samples[name], items, scores.per_item, strict=True)
+            )
+        ]
+        record = results["tasks"][name]
         record["metrics"] = scores.as_dict()
         record["n"] = scores.n
         record["version"] = loaded[name].config.metadata.get("version")
@@ -99,5 +94,4 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "rjdb_bench_version": rjdb_bench.__version__,
     }
-    write_results(run_dir, results)
-    return results
+    return write_run(run_dir, results, samples)

@@ -24,7 +24,8 @@ from rjdb_bench.models.registry import LOGLIKELIHOOD_BACKENDS, LoadedModel, buil
 from rjdb_bench.models.response_cache import CachedLM, ResponseCache
 from rjdb_bench.results.provenance import environment
 from rjdb_bench.results.records import sample_record, suite_scores
-from rjdb_bench.results.writer import write_results, write_samples
+from rjdb_bench.results.run_dir import check_output_dir, write_run
+from rjdb_bench.settings import validate_settings
 from rjdb_bench.tasks import scoring
 from rjdb_bench.tasks.base import ScoringSettings
 from rjdb_bench.tasks.lm_eval_hooks import rjdb_provenance
@@ -152,13 +153,13 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
     from lm_eval.evaluator import evaluate
 
     started = time.perf_counter()
+    config = validate_settings(config)
+    output_dir = check_output_dir(config.output_dir)
     seed = int(config.seed)
     settings = scoring_settings(config.metrics, seed)
     scoring.configure(settings)
     metadata = task_metadata(config)
     limit = config.limit
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise InputError(f"limit: expected a positive integer or null, got {limit!r}")
 
     manager = task_manager(metadata, include_paths(config))
     selected = check_selection(manager, list(config.tasks))
@@ -173,35 +174,46 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
         if generation and task.config.output_type == "generate_until":
             task.set_config(key="generation_kwargs", value=generation, update=True)
     seed_everything(seed)
-    if model is None:
-        model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
-    lm = model.lm
-    if model.cacheable and config.cache.enabled:
-        lm = CachedLM(model.lm, ResponseCache(response_cache_path(config)), model.cache_namespace())
-    loaded = time.perf_counter()
-    scoring_before = scoring.compute_seconds()
-    evaluation = evaluate(
-        lm,
-        task_dict,
-        limit=limit,
-        bootstrap_iters=0,
-        log_samples=True,
-        apply_chat_template=model.apply_chat_template,
-    )
+    # An existing cache is checked before the model is loaded: a damaged cache is reported
+    # in a second, not after minutes of loading. A new one is created only once the model
+    # loaded, so a run that fails earlier creates nothing.
+    cache_path = response_cache_path(config) if config.cache.enabled else None
+    if cache_path is not None and (cache_path.exists() or cache_path.is_symlink()):
+        ResponseCache(cache_path).close()
+    cache = None
+    try:
+        if model is None:
+            model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
+        lm = model.lm
+        if cache_path is not None and model.cacheable:
+            cache = ResponseCache(cache_path)
+            lm = CachedLM(model.lm, cache, model.cache_namespace())
+        loaded = time.perf_counter()
+        scoring_before = scoring.compute_seconds()
+        evaluation = evaluate(
+            lm,
+            task_dict,
+            limit=limit,
+            bootstrap_iters=0,
+            log_samples=True,
+            apply_chat_template=model.apply_chat_template,
+        )
+    finally:
+        if cache is not None:
+            cache.close()
     evaluated = time.perf_counter()
 
-    output_dir = Path(config.output_dir)
     task_records = {}
+    task_samples = {}
     for name, task in task_dict["tasks"].items():
         samples = evaluation["samples"][name]
         spec = task_spec(name)
         items = [sample[spec.headline] for sample in samples]
         scores = scoring.score_items(name, items, settings)
-        records = (
+        task_samples[name] = [
             sample_record(s["doc_id"], s["prompt_hash"], i, p)
             for s, i, p in zip(samples, items, scores.per_item, strict=True)
-        )
-        write_samples(output_dir, name, records)
+        ]
         task_records[name] = _task_record(task, samples, scores)
         task_records[name]["data"] = data_used[name]
         notes = getattr(task, "data_notes", None)
@@ -239,5 +251,4 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
         "environment": environment(),
         "config": OmegaConf.to_container(config, resolve=True),
     }
-    write_results(output_dir, results)
-    return results
+    return write_run(output_dir, results, task_samples)

@@ -10,6 +10,19 @@ from pathlib import Path
 import pytest
 
 from rjdb_bench.cli import main
+from rjdb_bench.results.run_dir import read_run, write_run
+
+
+def rewrite_run(run_dir: Path, edit_results=None, edit_samples=None) -> None:
+    """Rewrite a run through the run-directory writer (a consistent set, new checksums), as
+    another tool that produced these outputs would: ``edit_*`` change the parsed files."""
+    run = read_run(run_dir)
+    results, samples = run.results, run.samples
+    if edit_results:
+        edit_results(results)
+    if edit_samples:
+        edit_samples(samples)
+    write_run(run_dir, results, samples)
 
 
 @pytest.fixture()
@@ -48,10 +61,12 @@ def test_rescoring_an_unchanged_run_reproduces_its_metrics(oracle_run: Path) -> 
 
 def test_rescoring_reparses_edited_outputs(oracle_run: Path) -> None:
     path = oracle_run / "samples" / "rjdb_match.jsonl"
-    records = _lines(path)
-    records[1]["output"] = "I am not sure."  # gold "No": now unparsed, so wrong
-    records[2]["output"] = "No."  # gold "Yes": now a wrong answer
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    def edit(samples: dict) -> None:
+        samples["rjdb_match"][1]["output"] = "I am not sure."  # gold "No": now unparsed, so wrong
+        samples["rjdb_match"][2]["output"] = "No."  # gold "Yes": now a wrong answer
+
+    rewrite_run(oracle_run, edit_samples=edit)
     assert main(["score", str(oracle_run)]) == 0
     metrics = json.loads((oracle_run / "results.json").read_text())["tasks"]["rjdb_match"][
         "metrics"
@@ -79,9 +94,7 @@ def test_rescoring_loads_no_model(oracle_run: Path) -> None:
 
 
 def test_rescoring_refuses_different_data(oracle_run: Path) -> None:
-    results = json.loads((oracle_run / "results.json").read_text())
-    results["data"]["rjdb"]["sha256"] = "0" * 64
-    (oracle_run / "results.json").write_text(json.dumps(results))
+    rewrite_run(oracle_run, edit_results=lambda r: r["data"]["rjdb"].update(sha256="0" * 64))
     done = subprocess.run(
         [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)],
         capture_output=True,
@@ -93,9 +106,9 @@ def test_rescoring_refuses_different_data(oracle_run: Path) -> None:
 
 def test_rescoring_names_a_samples_line_for_an_unknown_doc(oracle_run: Path) -> None:
     path = oracle_run / "samples" / "rjdb_skills.jsonl"
-    records = _lines(path)
-    records[3]["doc_id"] = "99999:matched"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    rewrite_run(
+        oracle_run, edit_samples=lambda s: s["rjdb_skills"][3].update(doc_id="99999:matched")
+    )
     done = subprocess.run(
         [sys.executable, "-m", "rjdb_bench.cli", "score", str(oracle_run)],
         capture_output=True,
@@ -103,5 +116,5 @@ def test_rescoring_names_a_samples_line_for_an_unknown_doc(oracle_run: Path) -> 
     )
     assert done.returncode == 2
     assert done.stderr.strip().endswith(
-        f"{path}: doc_id '99999:matched' is not a doc of rjdb_skills in this data"
+        f"{path}:4: doc_id '99999:matched' is not a doc of rjdb_skills in this data"
     )

@@ -9,22 +9,34 @@ from pathlib import Path
 import pytest
 
 from rjdb_bench.cli import main
-from rjdb_bench.results.writer import read_results, write_results, write_samples
+from rjdb_bench.results.run_dir import read_run, write_run
+
+RESULTS = {
+    "model": {"name": "m"},
+    "config": {},
+    "tasks": {"t": {"headline": "x", "n": 1, "metrics": {"years_accuracy": math.nan, "x": 0.5}}},
+}
 
 
 def test_results_are_strict_json_with_nan_as_null(tmp_path: Path) -> None:
-    write_results(tmp_path, {"tasks": {"t": {"metrics": {"years_accuracy": math.nan, "x": 0.5}}}})
+    write_run(
+        tmp_path,
+        RESULTS,
+        {"t": [{"doc_id": "0", "output": "", "prediction": None, "gold": None, "scores": {}}]},
+    )
     text = (tmp_path / "results.json").read_text()
     assert "NaN" not in text
-    assert read_results(tmp_path)["tasks"]["t"]["metrics"] == {"years_accuracy": None, "x": 0.5}
+    assert read_run(tmp_path).results["tasks"]["t"]["metrics"] == {"years_accuracy": None, "x": 0.5}
 
 
-def test_a_failed_write_leaves_the_previous_file_and_no_temporary_files(tmp_path: Path) -> None:
-    write_results(tmp_path, {"run": 1})
+def test_a_failed_write_leaves_the_previous_run_and_no_temporary_files(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    write_run(out, {**RESULTS, "run": 1}, {"t": []})
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(TypeError):
-        write_results(tmp_path, {"run": 2, "bad": object()})
-    assert read_results(tmp_path) == {"run": 1}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+        write_run(out, {**RESULTS, "run": 2, "bad": object()}, {"t": []})
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
 def test_a_samples_stream_that_fails_midway_writes_nothing(tmp_path: Path) -> None:
@@ -33,8 +45,8 @@ def test_a_samples_stream_that_fails_midway_writes_nothing(tmp_path: Path) -> No
         raise RuntimeError("model crashed")
 
     with pytest.raises(RuntimeError):
-        write_samples(tmp_path, "rjdb_match", records())
-    assert list((tmp_path / "samples").iterdir()) == []
+        write_run(tmp_path / "run", RESULTS, {"rjdb_match": records()})
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_run_that_fails_keeps_the_previous_results_untouched(
@@ -67,6 +79,6 @@ def test_samples_keep_one_record_per_line_even_with_unicode_line_separators(tmp_
         {"doc_id": "680", "output": "Skills\u2028Python \u00e9"},
         {"doc_id": "681", "output": "x\u2029y"},
     ]
-    path = write_samples(tmp_path, "rjdb_edit", records)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    write_run(tmp_path, RESULTS, {"rjdb_edit": records})
+    lines = (tmp_path / "samples" / "rjdb_edit.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == records

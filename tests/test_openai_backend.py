@@ -108,6 +108,22 @@ def vllm_server(
         server.stop()
 
 
+def paths_holding(value: Any, text: str, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Where in a JSON document a string contains ``text`` (keys included)."""
+    if isinstance(value, dict):
+        found = [path + (key,) for key in value if text in str(key)]
+        for key, item in value.items():
+            found += paths_holding(item, text, path + (key,))
+        return found
+    if isinstance(value, list):
+        return [
+            p
+            for index, item in enumerate(value)
+            for p in paths_holding(item, text, path + (index,))
+        ]
+    return [path] if isinstance(value, str) and text in value else []
+
+
 @pytest.fixture(scope="module")
 def suite_run(
     vllm_server: VLLMServer, tmp_path_factory: pytest.TempPathFactory
@@ -221,14 +237,17 @@ def test_results_record_the_served_model_and_settings(
     suite_run: tuple[Path, FaultProxy], vllm_server: VLLMServer, tiny_causal_lm: Path
 ) -> None:
     out, proxy = suite_run
-    model = json.loads((out / "results.json").read_text())["model"]
+    results = json.loads((out / "results.json").read_text())
+    model = results["model"]
     assert model["kind"] == "openai"
     assert model["base_url"] == proxy.base_url
     assert model["api"] == "chat"
     assert model["served_model"] == vllm_server.served_model
     assert model["served_model_root"] == str(tiny_causal_lm)
     assert model["structured_outputs"] is True
-    assert not any("key" in field for field in model)  # not even the variable's name
+    assert not any("key" in field for field in model)
+    # The key's variable is recorded by name, in the run's config (the key is unset here).
+    assert results["config"]["model"]["api_key_env"] == UNSET_KEY_ENV
     assert model["apply_chat_template"] is False  # the server applies it in chat mode
     assert model["settings"] == {
         "max_concurrency": 8,
@@ -456,11 +475,19 @@ def test_api_key_is_sent_but_never_written_or_printed(
     assert len(proxy.exchanges) == 4
     assert {e.authorization for e in proxy.exchanges} == {f"Bearer {key}"}
     # ... and is nowhere else: not in any file written, nor in what was printed.
+    results_text = (out / "results.json").read_text()
+    written = [path for path in out.rglob("*") if path.is_file()]
+    assert {path.name for path in written} >= {"results.json", "responses.sqlite"}
+    assert len(list((out / "samples").glob("*.jsonl"))) == 2
     for secret in (key, other):
+        assert secret not in results_text
         assert secret not in done.stdout + done.stderr
-        for path in out.rglob("*"):
-            if path.is_file():
-                assert secret.encode() not in path.read_bytes(), path
+        for path in written:
+            assert secret.encode() not in path.read_bytes(), path
+    # What results.json records is the variable's name, under config.model.api_key_env only.
+    assert paths_holding(json.loads(results_text), "RJDB_TEST_API_KEY") == [
+        ("config", "model", "api_key_env")
+    ]
 
 
 def test_missing_base_url_or_model_exits_2(

@@ -10,19 +10,22 @@ task's constraint (:attr:`rjdb_bench.tasks.base.TaskSpec.structured_output`) is 
 
 The API key is read from the environment variable that ``api_key_env`` names; it is handed to
 the SDK and to nothing else (never a config value, never recorded, redacted from messages).
+Only the variable's *name* is recorded (``config.model.api_key_env`` in results.json).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import openai
 from lm_eval.api.instance import Instance
@@ -44,6 +47,22 @@ MAX_STOP_SEQUENCES = 4
 # lm-eval's own default when a task sets no max_gen_toks.
 DEFAULT_MAX_TOKENS = 256
 _MESSAGE_CHARS = 200
+REDACTED = "***"
+# A server may echo the key cut short: any prefix of the key this long or longer is redacted.
+_KEY_PREFIX_CHARS = 6
+_TOKEN = r"[^\s\"',;&<>()\[\]{}]+"
+# The value of a credential header or parameter a server echoes (``Authorization: Bearer x``,
+# ``"api-key": "x"``, ``?api_key=x``), with its auth scheme.
+_CREDENTIAL_FIELD = re.compile(
+    r"\b((?:proxy-)?authorization|x-api-key|api[-_]?key|access[-_]?token)"
+    r"(\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+    rf"(?:(?:bearer|basic|token)\s+)?{_TOKEN}",
+    re.IGNORECASE,
+)
+# ``Bearer x`` anywhere else (but not the words "bearer token" of a message).
+_BEARER = re.compile(rf"\b(bearer|basic)\s+(?!tokens?\b){_TOKEN}", re.IGNORECASE)
+# Well-known key formats (OpenAI and Anthropic ``sk-...``, Hugging Face ``hf_...``), whoever's.
+_KEY_LIKE = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{16,})")
 _GEN_KWARGS = ("until", "max_gen_toks", "do_sample", "temperature", "top_p")
 
 
@@ -132,7 +151,46 @@ def request_options(gen_kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
+def redact(text: str, secret: str = "") -> str:
+    """``text`` without ``secret`` and without anything that looks like a credential.
+
+    Removes ``secret`` as is, URL-encoded and JSON-escaped, and every prefix of it of at least
+    six characters (a server may echo it cut short); then the values of ``Authorization``,
+    ``api-key``-like fields, ``Bearer``/``Basic`` tokens and ``sk-...``/``hf_...`` keys.
+
+    >>> redact("bad key sk-abc12345678 (Authorization: Bearer xyz.987)", "")
+    'bad key *** (Authorization: ***)'
+    >>> redact("echo: s3cr3t-k3y-0123456789 and s3cr3t-k3 (cut)", "s3cr3t-k3y-0123456789")
+    'echo: *** and *** (cut)'
+    """
+    if secret:
+        variants = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
+        for variant in sorted(variants, key=len, reverse=True):
+            text = text.replace(variant, REDACTED)
+        if len(secret) > _KEY_PREFIX_CHARS:
+            text = _redact_prefixes(text, secret)
+    text = _CREDENTIAL_FIELD.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _KEY_LIKE.sub(REDACTED, text)
+
+
+def _redact_prefixes(text: str, secret: str) -> str:
+    """``text`` with every run that is a prefix of ``secret`` (6+ characters) redacted."""
+    head = secret[:_KEY_PREFIX_CHARS]
+    pieces: list[str] = []
+    start = 0
+    while (found := text.find(head, start)) != -1:
+        end = found + len(head)
+        while end < len(text) and end - found < len(secret) and text[end] == secret[end - found]:
+            end += 1
+        pieces += [text[start:found], REDACTED]
+        start = end
+    pieces.append(text[start:])
+    return "".join(pieces)
+
+
 def _shorten(text: str, limit: int = _MESSAGE_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters. Redact before: a cut can hide a key."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -147,9 +205,15 @@ def _server_message(error: openai.APIStatusError) -> str:
     return error.response.text or error.response.reason_phrase
 
 
-def describe_api_error(error: openai.APIError, *, attempts: int, timeout: float) -> str:
-    """One line saying which request failed and why (status and server message, or cause)."""
-    where = f"{error.request.method} {error.request.url}"
+def describe_api_error(
+    error: openai.APIError, *, attempts: int, timeout: float, secret: str = ""
+) -> str:
+    """One line saying which request failed and why (status and server message, or cause).
+
+    ``secret`` (the API key) and anything that looks like a credential are redacted from the
+    server's message before it is cut to 200 characters, so no part of a key gets through.
+    """
+    where = redact(f"{error.request.method} {error.request.url}", secret)
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
         hint = {
@@ -158,11 +222,13 @@ def describe_api_error(error: openai.APIError, *, attempts: int, timeout: float)
             404: " (check model.model and model.base_url)",
         }.get(status, "")
         tries = f" after {attempts} attempts" if status == 429 or status >= 500 else ""
-        return f"{where}: HTTP {status}{tries}: {_shorten(_server_message(error))}{hint}"
+        message = _shorten(redact(_server_message(error), secret))
+        return f"{where}: HTTP {status}{tries}: {message}{hint}"
     if isinstance(error, openai.APITimeoutError):
         return f"{where}: no answer within model.timeout={timeout:g} s ({attempts} attempts)"
     cause = error.__cause__ or error
-    return f"{where}: cannot connect ({_shorten(str(cause) or type(cause).__name__)}) after {attempts} attempts; check model.base_url"
+    reason = _shorten(redact(str(cause) or type(cause).__name__, secret))
+    return f"{where}: cannot connect ({reason}) after {attempts} attempts; check model.base_url"
 
 
 @dataclass(frozen=True)
@@ -221,10 +287,11 @@ class OpenAICompatibleLM(LM):
         )
 
     def _input_error(self, error: openai.APIError) -> InputError:
-        message = describe_api_error(error, attempts=self.max_retries + 1, timeout=self.timeout)
-        if self._secret:
-            message = message.replace(self._secret, "***")
-        return InputError(message)
+        return InputError(
+            describe_api_error(
+                error, attempts=self.max_retries + 1, timeout=self.timeout, secret=self._secret
+            )
+        )
 
     def served_model_card(self) -> dict[str, Any] | None:
         """The ``GET /v1/models`` entry of :attr:`model`; None if the server lists no such model.

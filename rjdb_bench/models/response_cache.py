@@ -10,8 +10,10 @@ SIGKILL restarts without asking the model again for anything it had already answ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -23,6 +25,8 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
+from rjdb_bench.errors import InputError
+
 REQUEST_TYPES = ("generate_until", "loglikelihood", "loglikelihood_rolling")
 
 
@@ -30,18 +34,169 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
 
 
+_COLUMNS = ("key", "kind", "answer", "created")
+_DELETE = "delete it or set cache.path to another file"
+# What to tell the user for an sqlite error, by its primary result code.
+_HINTS = {
+    "SQLITE_FULL": "free disk space or set cache.path to another file",
+    "SQLITE_READONLY": "check its permissions or set cache.path to another file",
+    "SQLITE_PERM": "check its permissions or set cache.path to another file",
+    "SQLITE_CANTOPEN": "check its permissions or set cache.path to another file",
+    "SQLITE_AUTH": "check its permissions or set cache.path to another file",
+    "SQLITE_BUSY": "another process holds it locked; wait for it or set cache.path to another file",
+    "SQLITE_LOCKED": "another process holds it locked; wait for it or set cache.path to another file",
+}
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _sqlite_hint(error: sqlite3.Error) -> str:
+    name = getattr(error, "sqlite_errorname", "") or ""
+    primary = "_".join(name.split("_")[:2])  # SQLITE_READONLY_DBMOVED -> SQLITE_READONLY
+    return _HINTS.get(primary, _DELETE)
+
+
+def _bad_answer(answer: Any) -> bool:
+    """True unless ``answer`` is JSON text that :func:`json.loads` reads."""
+    if not isinstance(answer, str):
+        return True
+    try:
+        json.loads(answer)
+    except ValueError:
+        return True
+    return False
+
+
+def _problem(db: sqlite3.Connection) -> str | None:
+    """What makes the database behind ``db`` unusable as a response cache; None if nothing.
+
+    Reads only. Raises :class:`sqlite3.Error` for a file that is no sqlite database.
+    """
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
+    if check != "ok":
+        return f"damaged response cache (integrity check: {_one_line(check)}); {_DELETE}"
+    if not tables:
+        return None
+    if "responses" not in tables:
+        return (
+            f"not a response cache (a database with tables {', '.join(sorted(tables))} "
+            f"but no 'responses' table); set cache.path to another file"
+        )
+    info = db.execute("PRAGMA table_info(responses)").fetchall()
+    columns = tuple(row[1] for row in info)
+    if columns != _COLUMNS or not info[0][5]:
+        return (
+            f"not a response cache (table 'responses' has columns {', '.join(columns)}; "
+            f"expected {', '.join(_COLUMNS)} with key as primary key); {_DELETE}"
+        )
+    # json_valid() in SQL keeps this fast on big caches; it refuses NaN and Infinity, which
+    # json.dumps writes for some log-likelihoods, so what it flags is checked again in Python.
+    try:
+        flagged = db.execute(
+            "SELECT key, answer FROM responses "
+            "WHERE typeof(answer) != 'text' OR NOT json_valid(answer) ORDER BY rowid"
+        )
+    except sqlite3.OperationalError:  # an sqlite built without the JSON functions
+        flagged = db.execute("SELECT key, answer FROM responses ORDER BY rowid")
+    for key, answer in flagged:
+        if _bad_answer(answer):
+            return (
+                f"damaged response cache (row with key {key!r}: answer is not valid JSON); "
+                f"delete that row or the file, or set cache.path to another file"
+            )
+    return None
+
+
 class ResponseCache:
-    """A sqlite file of ``key -> JSON answer``; safe to use from several threads."""
+    """A sqlite file of ``key -> JSON answer``; safe to use from several threads.
+
+    The file is checked when the cache is opened; a file that is not a usable response cache
+    (a folder, not an sqlite database, damaged, another table layout, an answer that is not
+    JSON) is refused with an :class:`InputError` and left as it was.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, kind TEXT, answer TEXT, created REAL)"
+        if self.path.is_dir():
+            raise InputError.at(
+                self.path, "not a response cache (it is a folder); set cache.path to a file"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            blocker = next((p for p in self.path.parents if p.exists()), None)
+            reason = (
+                f"{blocker} is a file"
+                if blocker is not None and not blocker.is_dir()
+                else _one_line(error.strerror or error)
+            )
+            raise InputError.at(
+                self.path,
+                f"cannot create the response cache's folder ({reason}); "
+                "set cache.path to another file",
+            ) from None
+        self._check_existing()
+        db = None
+        try:
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS responses "
+                "(key TEXT PRIMARY KEY, kind TEXT, answer TEXT, created REAL)"
+            )
+        except sqlite3.Error as error:
+            if db is not None:
+                db.close()
+            raise self._failure("open", error) from None
+        self._db = db
+
+    def _check_existing(self) -> None:
+        """Refuse an existing file that is not a usable response cache, without writing to it."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        if not os.access(self.path, os.R_OK | os.W_OK):
+            raise InputError.at(
+                self.path,
+                "cannot open the response cache (permission denied); "
+                "check its permissions or set cache.path to another file",
+            )
+        sidecars = [Path(f"{self.path}{suffix}") for suffix in ("-wal", "-shm")]
+        existed = [sidecar.exists() for sidecar in sidecars]
+        problem = None
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                problem = _problem(db)
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as error:
+            name = getattr(error, "sqlite_errorname", "")
+            if name == "SQLITE_NOTADB":
+                problem = f"not a response cache (file is not a database); {_DELETE}"
+            elif name.startswith("SQLITE_CORRUPT"):
+                problem = f"damaged response cache ({_one_line(error)}); {_DELETE}"
+            else:
+                problem = (
+                    f"cannot open the response cache ({_one_line(error)}); {_sqlite_hint(error)}"
+                )
+        if problem is None:
+            return
+        # A read-only look at a WAL-mode file creates its -wal and -shm files: remove those.
+        for sidecar, was_there in zip(sidecars, existed, strict=True):
+            if not was_there:
+                with contextlib.suppress(OSError):
+                    sidecar.unlink()
+        raise InputError.at(self.path, problem)
+
+    def _failure(self, action: str, error: sqlite3.Error) -> InputError:
+        return InputError.at(
+            self.path,
+            f"cannot {action} the response cache ({_one_line(error)}); {_sqlite_hint(error)}",
         )
 
     @staticmethod
@@ -52,30 +207,45 @@ class ResponseCache:
         ).hexdigest()
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
-        """Answers found for ``keys``."""
+        """Answers found for ``keys``; :class:`InputError` if the file cannot be read."""
         keys = list(dict.fromkeys(keys))
         found: dict[str, Any] = {}
         with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, answer in self._db.execute(
-                    f"SELECT key, answer FROM responses WHERE key IN ({marks})", chunk
-                ):
-                    found[key] = json.loads(answer)
+            try:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT key, answer FROM responses WHERE key IN ({marks})", chunk
+                    ).fetchall()
+                    for key, answer in rows:
+                        if _bad_answer(answer):
+                            raise InputError.at(
+                                self.path,
+                                f"damaged response cache (row with key {key!r}: answer is not "
+                                "valid JSON); delete that row or the file, or set cache.path "
+                                "to another file",
+                            )
+                        found[key] = json.loads(answer)
+            except sqlite3.Error as error:
+                raise self._failure("read", error) from None
         return found
 
     def put(self, key: str, kind: str, answer: Any) -> None:
         """Store one answer (committed at once: it survives a kill right after)."""
+        row = (key, kind, json.dumps(answer, ensure_ascii=False), time.time())
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                (key, kind, json.dumps(answer, ensure_ascii=False), time.time()),
-            )
+            try:
+                self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", row)
+            except sqlite3.Error as error:
+                raise self._failure("write", error) from None
 
     def __len__(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            try:
+                return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            except sqlite3.Error as error:
+                raise self._failure("read", error) from None
 
     def close(self) -> None:
         """Close the database."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -162,15 +164,29 @@ def test_a_folder_that_cannot_be_created_is_refused(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
-def test_a_file_without_write_permission_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "responses.sqlite"
-    real_cache(path, rows=2)
-    path.chmod(0o444)
-    assert refused(path) == (
-        f"{path}: cannot open the response cache (permission denied); "
-        "check its permissions or set cache.path to another file"
-    )
+def test_a_file_without_write_permission_is_refused() -> None:
+    # Root may write any file: as root, the check runs with nobody's effective uid.
+    folder = Path(tempfile.mkdtemp(prefix="rjdb-cache-perm-"))
+    try:
+        folder.chmod(0o755)
+        path = folder / "responses.sqlite"
+        real_cache(path, rows=2)
+        path.chmod(0o444)
+        before = path.read_bytes()
+        if os.geteuid() == 0:
+            os.seteuid(65534)
+        try:
+            message = refused(path)
+        finally:
+            if os.getuid() == 0:
+                os.seteuid(0)
+        assert message == (
+            f"{path}: cannot open the response cache (permission denied); "
+            "check its permissions or set cache.path to another file"
+        )
+        assert path.read_bytes() == before
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_new_empty_and_valid_caches_open_and_keep_their_answers(tmp_path: Path) -> None:

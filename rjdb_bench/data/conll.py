@@ -64,10 +64,14 @@ class ConllReport:
     merged_overlaps: int
     chunks_starting_with_I: int
     ignored_types: Counter[str] = field(default_factory=Counter)
+    skipped: tuple[SkippedLines, ...] | None = None
 
     def as_dict(self) -> dict:
-        """The report as a JSON-ready dict (``ignored_types`` sorted by type)."""
-        return {
+        """The report as a JSON-ready dict (``ignored_types`` sorted by type).
+
+        ``skipped_malformed`` (one entry per file) is there only when ``skip_malformed`` was on.
+        """
+        out = {
             "files": self.files,
             "sentences": self.sentences,
             "tokens": self.tokens,
@@ -77,6 +81,51 @@ class ConllReport:
             "chunks_starting_with_I": self.chunks_starting_with_I,
             "ignored_types": dict(sorted(self.ignored_types.items())),
         }
+        if self.skipped is not None:
+            out["skipped_malformed"] = [s.as_dict() for s in self.skipped]
+        return out
+
+
+@dataclass(frozen=True)
+class SkippedLines:
+    """What ``skip_malformed`` dropped from one file.
+
+    ``lines`` malformed lines in all; ``first_lines`` the first :data:`FIRST_SKIPPED` of their
+    1-based numbers; ``sentences`` the sentences dropped because they contain one;
+    ``first_problem`` the first line's problem, as the error would have said it.
+    """
+
+    file: str
+    lines: int
+    first_lines: tuple[int, ...]
+    sentences: int
+    first_problem: str
+
+    def as_dict(self) -> dict:
+        """JSON-ready."""
+        return {
+            "file": self.file,
+            "lines": self.lines,
+            "first_lines": list(self.first_lines),
+            "sentences": self.sentences,
+            "first_problem": self.first_problem,
+        }
+
+    def warning(self) -> str:
+        """One line for stderr: ``<file>: skipped N malformed lines (first: a, b, ...), ...``."""
+        numbers = ", ".join(map(str, self.first_lines))
+        more = ", ..." if self.lines > len(self.first_lines) else ""
+        plural = "s" if self.lines != 1 else ""
+        dropped = "sentence" if self.sentences == 1 else "sentences"
+        return (
+            f"{self.file}: skipped {self.lines} malformed line{plural} (first: {numbers}{more}) "
+            f"and dropped the {self.sentences} {dropped} containing them; first problem: "
+            f"{self.first_problem}"
+        )
+
+
+FIRST_SKIPPED = 10
+"""How many line numbers of skipped malformed lines a :class:`SkippedLines` keeps."""
 
 
 def read_conll(
@@ -86,6 +135,7 @@ def read_conll(
     tag_columns: Sequence[int] = (1,),
     types: Sequence[str] | None = None,
     delimiter: str | None = "\t",
+    skip_malformed: bool = False,
 ) -> tuple[list[LabelledSentence], ConllReport]:
     """Read CoNLL files into sentences with one untyped BIO layer, and a report.
 
@@ -96,8 +146,15 @@ def read_conll(
     all types; untyped chunks are always kept). The kept chunks of all columns are united,
     overlapping ones merged into their union span, and the result written as untyped BIO.
 
-    Raises ``InputError`` naming ``<file>:<line>`` for a line with too few columns or a tag that
-    is not BIO, and naming the file if it is missing or holds no sentence.
+    A token line is *malformed* if it has fewer columns than the ones read, more columns than
+    most lines of its file (a token containing the delimiter shifts every column after it), or
+    a tag that is not BIO (an empty tag column included). By default the first one raises
+    ``InputError`` naming ``<file>:<line>``. With ``skip_malformed`` every sentence containing
+    a malformed line is dropped whole (so no sentence is silently altered: dropping only the
+    line would remove a token and could cut a span), and the report's ``skipped`` counts them
+    per file; sentence ids keep counting the dropped sentences, so they still give a
+    sentence's position in its file. A file that is missing, not UTF-8, or left without any
+    sentence is an ``InputError`` either way.
 
     >>> import tempfile, pathlib
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.conll"
@@ -113,12 +170,24 @@ def read_conll(
     sentences: list[LabelledSentence] = []
     counts: Counter[str] = Counter()
     ignored: Counter[str] = Counter()
+    skipped: list[SkippedLines] = []
     for path in paths:
         file = Path(path)
         before = len(sentences)
-        for index, (tokens, columns) in enumerate(
+        bad_lines: list[int] = []
+        first_problem = ""
+        dropped = 0
+        for index, (tokens, columns, problems) in enumerate(
             _sentences(file, token_column, tag_columns, n_columns, delimiter)
         ):
+            if problems:
+                if not skip_malformed:
+                    line, message = problems[0]
+                    raise InputError.at(file, message, line=line)
+                first_problem = first_problem or f"line {problems[0][0]}: {problems[0][1]}"
+                bad_lines.extend(line for line, _ in problems)
+                dropped += 1
+                continue
             chunks: list[Span] = []
             for tags in columns:
                 for kind, span in typed_spans(tags):
@@ -140,7 +209,23 @@ def read_conll(
                 )
             )
         if len(sentences) == before:
+            if dropped:
+                raise InputError.at(
+                    file,
+                    f"no sentences left: all {dropped} contain malformed lines (skip_malformed); "
+                    f"first: {first_problem}",
+                )
             raise InputError.at(file, "no sentences (the file has no token lines)")
+        if skip_malformed:
+            skipped.append(
+                SkippedLines(
+                    file=str(file),
+                    lines=len(bad_lines),
+                    first_lines=tuple(bad_lines[:FIRST_SKIPPED]),
+                    sentences=dropped,
+                    first_problem=first_problem,
+                )
+            )
     report = ConllReport(
         files=len(paths),
         sentences=len(sentences),
@@ -150,6 +235,7 @@ def read_conll(
         merged_overlaps=counts["merged"],
         chunks_starting_with_I=counts["starting_with_I"],
         ignored_types=ignored,
+        skipped=tuple(skipped) if skip_malformed else None,
     )
     return sentences, report
 
@@ -182,34 +268,55 @@ def _sentences(
     tag_columns: Sequence[int],
     n_columns: int,
     delimiter: str | None,
-) -> Iterator[tuple[list[str], list[list[str]]]]:
-    """Yield ``(tokens, one tag list per tag column)`` for each sentence of ``file``."""
-    tokens: list[str] = []
-    columns: list[list[str]] = [[] for _ in tag_columns]
+) -> Iterator[tuple[list[str], list[list[str]], list[tuple[int, str]]]]:
+    """Yield ``(tokens, one tag list per tag column, malformed lines)`` for each sentence.
+
+    The malformed lines are ``(1-based line number, problem)``; a sentence with any is yielded
+    with whatever tokens could be read, for the caller to refuse or drop.
+    """
+    rows: list[tuple[int, list[str] | None]] = []  # (line number, fields or None if blank)
     for n, line in enumerate(_lines(file), start=1):
         line = line.rstrip()
-        if not line.strip():
-            if tokens:
-                yield tokens, columns
-                tokens, columns = [], [[] for _ in tag_columns]
+        fields = line.split(delimiter) if line.strip() else None
+        if fields is None or fields[0] != _DOCSTART:
+            rows.append((n, fields))
+    widths = Counter(len(fields) for _, fields in rows if fields is not None)
+    # The file's usual width: the most frequent one (the narrowest of equally frequent ones).
+    usual = max(widths, key=lambda w: (widths[w], -w)) if widths else 0
+    tokens: list[str] = []
+    columns: list[list[str]] = [[] for _ in tag_columns]
+    problems: list[tuple[int, str]] = []
+    for n, fields in rows:
+        if fields is None:
+            if tokens or problems:
+                yield tokens, columns, problems
+                tokens, columns, problems = [], [[] for _ in tag_columns], []
             continue
-        fields = line.split(delimiter)
-        if fields[0] == _DOCSTART:
+        problem = _problem(fields, tag_columns, n_columns, usual)
+        if problem:
+            problems.append((n, problem))
             continue
-        if len(fields) < n_columns:
-            raise InputError.at(
-                file, f"expected at least {n_columns} columns, got {len(fields)}", line=n
-            )
         tokens.append(fields[token_column])
         for tags, column in zip(columns, tag_columns, strict=True):
-            tag = fields[column].strip()
-            if not _BIO_TAG.fullmatch(tag):
-                raise InputError.at(
-                    file, f"column {column}: {tag!r} is not a BIO tag (O, B, I, B-X, I-X)", line=n
-                )
-            tags.append(tag)
-    if tokens:
-        yield tokens, columns
+            tags.append(fields[column].strip())
+    if tokens or problems:
+        yield tokens, columns, problems
+
+
+def _problem(fields: list[str], tag_columns: Sequence[int], n_columns: int, usual: int) -> str:
+    """Why a token line is malformed, or ``""``."""
+    if len(fields) < n_columns:
+        return f"expected at least {n_columns} columns, got {len(fields)}"
+    if len(fields) > usual:
+        return (
+            f"{len(fields)} columns where the file's lines have {usual} "
+            "(a token containing the delimiter?)"
+        )
+    for column in tag_columns:
+        tag = fields[column].strip()
+        if not _BIO_TAG.fullmatch(tag):
+            return f"column {column}: {tag!r} is not a BIO tag (O, B, I, B-X, I-X)"
+    return ""
 
 
 def _lines(file: Path) -> list[str]:

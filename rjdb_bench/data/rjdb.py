@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ _TEXT_FIELDS = {
 }
 _REQUIRED = (*_TEXT_FIELDS, "Skills", "Experiences", "Experiences-years", "Filtered-information")
 _YEARS_SHAPE = "[[list of strings, list of strings], int, list of ints]"
+# A JSON \u escape of a UTF-16 surrogate; only such escapes can put one into a parsed string.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_INT64 = range(-(2**63), 2**63)
 
 
 # --------------------------------------------------------------------------- locating
@@ -145,7 +149,11 @@ def read_rjdb(source: DataFile | str | Path) -> datasets.Dataset:
 
 
 def _records(file: Path) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line number, parsed JSON value)`` for each non-blank line of ``file``."""
+    """Yield ``(line number, parsed JSON value)`` for each non-blank line of ``file``.
+
+    A string holding a lone surrogate (a JSON escape such as ``\\ud800`` without its pair) is
+    refused here: it is not Unicode text, and Arrow could not store it.
+    """
     for n, data in enumerate(_read_bytes(file).split(b"\n"), start=1):
         try:
             text = data.decode("utf-8-sig" if n == 1 else "utf-8")
@@ -158,7 +166,28 @@ def _records(file: Path) -> Iterator[tuple[int, Any]]:
         except json.JSONDecodeError as e:
             message = f"invalid JSON ({e.msg} at column {e.colno})"
             raise InputError.at(file, message, line=n) from None
+        if _SURROGATE_ESCAPE.search(text):
+            _check_no_surrogates(value, file, n)
         yield n, value
+
+
+def _check_no_surrogates(value: Any, file: Path, line: int, field: str | None = None) -> None:
+    """Raise ``InputError`` naming the (top-level or dotted) field of the first lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            char = f"\\u{ord(value[e.start]):04x}"
+            message = f"lone surrogate {char} (half of a UTF-16 pair, not valid Unicode text)"
+            raise InputError.at(file, message, line=line, field=field) from None
+    elif isinstance(value, list):
+        for item in value:
+            _check_no_surrogates(item, file, line, field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = key if field is None else f"{field}.{key}"
+            _check_no_surrogates(key, file, line, field)
+            _check_no_surrogates(item, file, line, inner)
 
 
 def _read_bytes(file: Path) -> bytes:
@@ -167,6 +196,8 @@ def _read_bytes(file: Path) -> bytes:
         return file.read_bytes()
     except FileNotFoundError:
         raise InputError.at(file, "RJDB file not found") from None
+    except IsADirectoryError:
+        raise InputError.at(file, "is a folder, expected a .jsonl file") from None
     except OSError as e:
         raise InputError.at(file, f"cannot read ({e.strerror or e})") from None
 
@@ -230,6 +261,8 @@ def _experiences_years(value: Any, file: str | Path, line: int) -> tuple[list[st
     )
     if not ok:
         raise _field_error(file, line, field, _YEARS_SHAPE, value)
+    if value[1] not in _INT64:
+        raise InputError.at(file, f"end year {value[1]} is out of range", line=line, field=field)
     return value[0][1], value[1]
 
 

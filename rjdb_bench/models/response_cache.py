@@ -159,7 +159,7 @@ class ResponseCache:
         """Refuse an existing file that is not a usable response cache, without writing to it."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return
-        if not os.access(self.path, os.R_OK | os.W_OK):
+        if not os.access(self.path, os.R_OK | os.W_OK, effective_ids=True):
             raise InputError.at(
                 self.path,
                 "cannot open the response cache (permission denied); "

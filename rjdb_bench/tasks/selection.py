@@ -11,6 +11,7 @@ from lm_eval.tasks import TaskManager
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.resources import tasks_dir
+from rjdb_bench.tasks.include import check_include_paths
 
 
 class _DropCustomKwargsHint(logging.Filter):
@@ -23,7 +24,12 @@ class _DropCustomKwargsHint(logging.Filter):
 def task_manager(
     metadata: Mapping[str, Any], include_paths: Sequence[str | Path] = ()
 ) -> TaskManager:
-    """A TaskManager that indexes only rjdb-bench's tasks (plus ``include_paths``), not lm-eval's ~14k."""
+    """A TaskManager that indexes only rjdb-bench's tasks (plus ``include_paths``), not lm-eval's ~14k.
+
+    The ``include_paths`` folders are checked first (:func:`check_include_paths`: a YAML lm-eval
+    would skip or fail on is an :class:`InputError`); this imports their ``!function`` targets.
+    """
+    check_include_paths(include_paths)
     task_logger = logging.getLogger("lm_eval.api.task")
     if not any(isinstance(f, _DropCustomKwargsHint) for f in task_logger.filters):
         task_logger.addFilter(_DropCustomKwargsHint())

@@ -18,22 +18,25 @@ Any CoNLL dataset becomes a task with one YAML file (``docs/tasks-ood.md``)::
       version: 1.0
 
 ``dataset_kwargs`` also takes ``token_column`` (0), ``types`` (span types to keep; null: all),
-``delimiter`` (``"\\t"``; ``whitespace`` for any run of spaces), ``setting`` (``zeroshot`` or
-``weak``: k RJDB demonstrations, metadata ``ood_k``), ``dataset`` (a key of
-:data:`rjdb_bench.data.ood.OOD_DATASETS`, for licence and citation), ``licence`` and
-``citation`` (for user datasets, shown by ``rjdb-bench tasks --info``).
+``delimiter`` (``"\\t"``; ``whitespace`` for any run of spaces), ``skip_malformed`` (false:
+the first malformed line is an error; true: drop the sentences containing one, noted in
+``data_notes`` and on stderr), ``setting`` (``zeroshot`` or ``weak``: k RJDB demonstrations,
+metadata ``ood_k``), ``dataset`` (a key of :data:`rjdb_bench.data.ood.OOD_DATASETS`, for
+licence and citation), ``licence`` and ``citation`` (for user datasets, shown by
+``rjdb-bench tasks --info``). Any other key, or a value of the wrong type, is an
+``InputError`` naming the YAML file and the field.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from rjdb_bench.data.conll import read_conll
-from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.bio import bio_spans
 from rjdb_bench.metrics.spans import Projection, project_strings, span_counts, span_statistics
 from rjdb_bench.tasks.base import (
@@ -145,6 +148,20 @@ class SpanExtractionTask(SpecTask):
     """A span-extraction task over CoNLL files (options in the module docstring)."""
 
     SPEC = SPANS
+    OPTIONS = frozenset(
+        {
+            "files",
+            "tag_columns",
+            "token_column",
+            "types",
+            "delimiter",
+            "skip_malformed",
+            "setting",
+            "dataset",
+            "licence",
+            "citation",
+        }
+    )
 
     def defaults(self) -> dict[str, Any]:
         """Generation task with the prompt above."""
@@ -161,21 +178,89 @@ class SpanExtractionTask(SpecTask):
 
     def build(self) -> list[Doc]:
         """Read the CoNLL files, merge the tag columns, add the demonstrations if weak."""
+        self.check_text_options()
+        weak = self.weak  # checks setting before any file is read
+        files = self.files_option()
+        token_column = self.column_option("token_column", 0)
+        tag_columns = self.columns_option()
+        if token_column in tag_columns:
+            raise self.option_error(
+                "tag_columns", f"column {token_column} is the token_column, not a tag column"
+            )
+        skip = self.option("skip_malformed", False)
+        if not isinstance(skip, bool):
+            raise self.option_error("skip_malformed", f"expected true or false, got {skip!r}")
+        sentences, report = read_conll(
+            [self.source(f).path for f in files],
+            token_column=token_column,
+            tag_columns=tag_columns,
+            types=self.types_option(),
+            delimiter=self.delimiter_option(),
+            skip_malformed=skip,
+        )
+        self.data_notes = report.as_dict()
+        for skipped in report.skipped or ():
+            if skipped.lines:
+                print(f"rjdb-bench: warning: {skipped.warning()}", file=sys.stderr)
+        examples = ""
+        if weak:
+            examples = render_span_examples(span_examples(*self.demonstration_rows()))
+        return build_span_docs(self.spec.name, sentences, examples)
+
+    def files_option(self) -> list[str]:
+        """``files``: one file name or a non-empty list of them."""
         files = self.option("files")
         if isinstance(files, str):
             files = [files]
         if not files:
-            raise InputError(f"task {self.spec.name}: dataset_kwargs.files: list the CoNLL files")
+            raise self.option_error("files", "list the CoNLL files, e.g. files: [test.conll]")
+        if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
+            raise self.option_error("files", f"expected a list of file names, got {files!r}")
+        return files
+
+    def column_option(self, key: str, default: int) -> int:
+        """A 0-based column number."""
+        value = self.option(key, default)
+        if not _is_column(value):
+            raise self.option_error(key, f"expected a column number (0, 1, ...), got {value!r}")
+        return value
+
+    def columns_option(self) -> list[int]:
+        """``tag_columns``: a non-empty list of 0-based column numbers (or one number)."""
+        value = self.option("tag_columns", [1])
+        columns = [value] if _is_column(value) else value
+        if not isinstance(columns, list) or not columns or not all(map(_is_column, columns)):
+            raise self.option_error(
+                "tag_columns", f"expected a list of column numbers (0, 1, ...), got {value!r}"
+            )
+        return columns
+
+    def types_option(self) -> list[str] | None:
+        """``types``: null (every type), one type name, or a list of them."""
+        types = self.options.get("types")
+        if types is None:
+            return None
+        types = [types] if isinstance(types, str) else types
+        if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
+            raise self.option_error("types", f"expected a list of span types, got {types!r}")
+        return types
+
+    def delimiter_option(self) -> str | None:
+        """``delimiter``: a non-empty string; ``whitespace`` means any run of whitespace."""
         delimiter = self.option("delimiter", "\t")
-        sentences, report = read_conll(
-            [self.source(str(f)).path for f in files],
-            token_column=int(self.option("token_column", 0)),
-            tag_columns=[int(c) for c in self.option("tag_columns", [1])],
-            types=self.option("types"),
-            delimiter=None if delimiter == "whitespace" else delimiter,
-        )
-        self.data_notes = report.as_dict()
-        examples = ""
-        if self.weak:
-            examples = render_span_examples(span_examples(*self.demonstration_rows()))
-        return build_span_docs(self.spec.name, sentences, examples)
+        if not isinstance(delimiter, str) or not delimiter:
+            raise self.option_error(
+                "delimiter", f"expected a non-empty string or whitespace, got {delimiter!r}"
+            )
+        return None if delimiter == "whitespace" else delimiter
+
+    def check_text_options(self) -> None:
+        """``dataset``, ``licence``, ``citation``, when given, are strings."""
+        for key in ("dataset", "licence", "citation"):
+            value = self.options.get(key)
+            if value is not None and not isinstance(value, str):
+                raise self.option_error(key, f"expected a string, got {value!r}")
+
+
+def _is_column(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

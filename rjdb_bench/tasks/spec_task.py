@@ -19,6 +19,7 @@ sets win over the defaults, so a YAML may still replace e.g. ``doc_to_text``.
 from __future__ import annotations
 
 import abc
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -52,21 +53,33 @@ def metric_list(spec: TaskSpec) -> list[dict[str, Any]]:
 
 
 class SpecTask(ConfigurableTask):
-    """Base class: subclasses set :attr:`SPEC` and implement :meth:`defaults` and :meth:`build`."""
+    """Base class: subclasses set :attr:`SPEC` and implement :meth:`defaults` and :meth:`build`.
+
+    Errors in the YAML's ``dataset_kwargs`` are :class:`InputError` naming the YAML file and the
+    field (:meth:`option_error`).
+    """
 
     SPEC: TaskSpec
+    #: The ``dataset_kwargs`` keys the class reads; any other key is refused (``None``: not checked).
+    OPTIONS: frozenset[str] | None = None
 
     def __init__(self, config: Mapping[str, Any] | None = None, **_: Any) -> None:
         raw = dict(config or {})
         raw.pop("class", None)
-        name = raw.get("task")
-        if not name or not isinstance(name, str):
-            raise InputError(f"{self.__class__.__name__}: the YAML needs a `task:` name")
-        self.spec = replace(self.SPEC, name=name)
-        self.options = dict(raw.get("dataset_kwargs") or {})
         self.metadata = dict(raw.get("metadata") or {})
         source = self.metadata.get("config_source")
-        self.yaml_dir = Path(source).parent if source and source != "inline" else None
+        self.yaml_path = Path(source) if source and source != "inline" else None
+        self.yaml_dir = self.yaml_path.parent if self.yaml_path is not None else None
+        name = raw.get("task")
+        if not name or not isinstance(name, str):
+            where = self.yaml_path or self.__class__.__name__
+            raise InputError(f"{where}: the YAML needs a `task:` name")
+        self.spec = replace(self.SPEC, name=name)
+        options = raw.get("dataset_kwargs") or {}
+        if not isinstance(options, Mapping):
+            raise self.option_error(None, f"expected a mapping of settings, got {_kind(options)}")
+        self.options = dict(options)
+        self.check_option_names()
         self.data_provenance: dict[str, dict[str, Any]] = {}
         register_task_spec(self.spec)
         full = {
@@ -107,10 +120,26 @@ class SpecTask(ConfigurableTask):
         """Whether the YAML asks for the weak setting (``dataset_kwargs.setting: weak``)."""
         setting = self.option("setting", "zeroshot")
         if setting not in SETTINGS:
-            raise InputError(
-                f"task {self.spec.name}: dataset_kwargs.setting: expected zeroshot or weak, got {setting!r}"
-            )
+            raise self.option_error("setting", f"expected zeroshot or weak, got {setting!r}")
         return setting == "weak"
+
+    def option_error(self, key: str | None, message: str) -> InputError:
+        """``<yaml file>: field 'dataset_kwargs.<key>': <message>`` (the task name if no file)."""
+        field = "dataset_kwargs" if key is None else f"dataset_kwargs.{key}"
+        if self.yaml_path is not None:
+            return InputError.at(self.yaml_path, message, field=field)
+        return InputError(f"task {self.spec.name}: field {field!r}: {message}")
+
+    def check_option_names(self) -> None:
+        """Refuse ``dataset_kwargs`` keys outside :attr:`OPTIONS` (a typo would be ignored)."""
+        if self.OPTIONS is None:
+            return
+        for key in self.options:
+            if key not in self.OPTIONS:
+                close = difflib.get_close_matches(str(key), self.OPTIONS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                known = ", ".join(sorted(self.OPTIONS))
+                raise self.option_error(key, f"unknown setting{hint}; known: {known}")
 
     def demonstration_rows(self) -> tuple[Sequence[Mapping[str, Any]], int, int]:
         """RJDB rows for the weak setting's demonstrations, with ``k`` and the seed; records RJDB."""
@@ -150,3 +179,9 @@ class SpecTask(ConfigurableTask):
         return self.record(
             relpath, locate_ood(relpath, ood_dir=self.metadata.get("ood_data_dir") or None)
         )
+
+
+def _kind(value: Any) -> str:
+    """A YAML-ish name for the type of ``value``."""
+    names = {type(None): "null", dict: "a mapping", list: "a list", str: "a string"}
+    return names.get(type(value), type(value).__name__)

@@ -241,6 +241,8 @@ class VacancyMatchTask(SpecTask):
     the weak setting the RJDB selection (``rjdb_split`` ...).
     """
 
+    OPTIONS = frozenset({"setting", "dataset", "licence", "citation", *DEFAULT_FILES})
+
     SPEC = VACANCY
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,32 @@ def test_rescoring_names_a_samples_line_for_an_unknown_doc(oracle_run: Path) -> 
     assert done.stderr.strip().endswith(
         f"{path}:4: doc_id '99999:matched' is not a doc of rjdb_skills in this data"
     )
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_rescoring_reproduces_every_metric_of_a_stored_run_from_an_earlier_version(
+    tmp_path: Path,
+) -> None:
+    # tests/fixtures/stored_run was written by rjdb-bench 0.2.0 (tests/fixtures/make_stored_run.py)
+    # on made-up data, with wrong and unparsable outputs; today's code must re-score it to the
+    # same numbers. Only its absolute paths are moved to this checkout.
+    run = tmp_path / "stored_run"
+    shutil.copytree(FIXTURES / "stored_run", run)
+    stored = read_run(run).results
+
+    def here(results: dict) -> None:
+        results["config"]["data"]["path"] = str(FIXTURES / "synthetic_rjdb.jsonl")
+        results["config"]["include_path"] = str(FIXTURES / "synthetic_spans")
+
+    rewrite_run(run, edit_results=here)
+    assert main(["score", str(run)]) == 0
+    rescored = read_run(run).results
+    assert set(rescored["tasks"]) == set(stored["tasks"])
+    for task, record in stored["tasks"].items():
+        now = rescored["tasks"][task]
+        assert now["n"] == record["n"], task
+        for metric, value in record["metrics"].items():
+            assert now["metrics"][metric] == pytest.approx(value, abs=1e-9), (task, metric)
+    assert rescored["suites"]["rjdb"]["score"] == pytest.approx(stored["suites"]["rjdb"]["score"])

@@ -171,7 +171,7 @@ class SpecTask(ConfigurableTask):
             and self.yaml_dir is not None
             and (self.yaml_dir / path).is_file()
         ):
-            path = self.yaml_dir / path
+            path = (self.yaml_dir / path).absolute()
         if path.is_absolute():
             if not path.is_file():
                 raise InputError.at(path, f"task {self.spec.name}: data file not found")

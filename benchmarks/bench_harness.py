@@ -20,6 +20,7 @@ Usage: python benchmarks/bench_harness.py [--model embedded|tiny|<folder>] [--li
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -97,19 +98,20 @@ def timed_bare_generate(model: Any, requests: list[Any]) -> float:
 def scoring_cost(data_dir: str | None) -> dict[str, float]:
     """Score the oracle's answers on the full test split: all metrics, and BERTScore alone."""
     from rjdb_bench.metrics.text import bertscore
+    from rjdb_bench.scoring import score_task
     from rjdb_bench.tasks.base import ScoringSettings
-    from rjdb_bench.tasks.lm_eval_hooks import load_docs
+    from rjdb_bench.tasks.lm_eval_hooks import load_row_dicts
     from rjdb_bench.tasks.registry import TASK_SPECS
-    from rjdb_bench.tasks.scoring import score_items
 
     settings = ScoringSettings()
     bertscore([" warm-up "], [" warm-up "], config=settings.bertscore)  # load the encoder once
     docs_total, scoring_seconds, bert_seconds = 0, 0.0, 0.0
+    rows = load_row_dicts({"rjdb_data_dir": data_dir})
     for name, spec in TASK_SPECS.items():
-        docs = load_docs(name, rjdb_data_dir=data_dir)["eval"]
+        docs = spec.build_docs(rows, 1234)
         items = [spec.make_item(doc, doc["target"]) for doc in docs]
         started = time.perf_counter()
-        score_items(name, items, settings)
+        score_task(spec, items, settings)
         scoring_seconds += time.perf_counter() - started
         docs_total += len(items)
         if name in ("rjdb_explain", "rjdb_edit"):
@@ -169,11 +171,7 @@ def main() -> None:
 
     # Warm-up (first-call costs: tokenizer, task loading, compilation of kernels) and capture.
     recorder = RecordingLM(with_prefix.lm)
-    from rjdb_bench.models.registry import LoadedModel
-
-    recorded = LoadedModel(
-        recorder, with_prefix.identity, with_prefix.apply_chat_template, with_prefix.settings
-    )
+    recorded = dataclasses.replace(with_prefix, lm=recorder)
     timed_harness_run(run_overrides, recorded, workdir / "warmup")
     requests = recorder.requests
     timed_bare_generate(with_prefix, requests)

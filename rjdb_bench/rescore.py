@@ -16,12 +16,17 @@ from omegaconf.errors import OmegaConfBaseException
 
 import rjdb_bench
 from rjdb_bench.errors import InputError
-from rjdb_bench.results.records import sample_record, suite_scores
+from rjdb_bench.results.records import suite_scores
 from rjdb_bench.results.run_dir import read_run, write_run
 from rjdb_bench.results.writer import RESULTS_FILE, SAMPLES_DIR
-from rjdb_bench.runner import data_sources, include_paths, scoring_settings, task_metadata
+from rjdb_bench.runner import (
+    data_sources,
+    include_paths,
+    score_run,
+    scoring_settings,
+    task_metadata,
+)
 from rjdb_bench.settings import validate_settings
-from rjdb_bench.tasks import scoring
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.selection import suites, task_manager
 
@@ -46,7 +51,6 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
         raise InputError(f"{run_dir / RESULTS_FILE}: {error}") from None
     seed = int(config.seed)
     settings = scoring_settings(config.metrics, seed)
-    scoring.configure(settings)
     metadata = task_metadata(config)
     manager = task_manager(metadata, include_paths(config))
     loaded = manager.load(list(results["tasks"]))["tasks"]
@@ -59,7 +63,7 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
                 f"sha256 {now['sha256']} differs from the run's data ({recorded.get('sha256')})",
             )
 
-    items_by_task = {}
+    outputs = {}
     for name, saved in run.samples.items():
         spec = task_spec(name)
         docs = {doc["doc_key"]: doc for doc in loaded[name].eval_docs}
@@ -73,21 +77,26 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
                 )
             if not isinstance(sample["output"], str):
                 raise InputError.at(path, "expected a string", line=line, field="output")
-        items_by_task[name] = [spec.make_item(docs[s["doc_id"]], s["output"]) for s in saved]
-
-    samples = {}
-    for name, items in items_by_task.items():
-        scores = scoring.score_items(name, items, settings)
-        samples[name] = [
-            sample_record(s.get("index", k), s.get("prompt_hash", ""), item, per_item)
-            for k, (s, item, per_item) in enumerate(
-                zip(run.samples[name], items, scores.per_item, strict=True)
-            )
+        # The same shape lm-eval's samples have in a run: the parsed item under the headline.
+        outputs[name] = [
+            {
+                "doc_id": s.get("index", k),
+                "prompt_hash": s.get("prompt_hash", ""),
+                spec.headline: spec.make_item(docs[s["doc_id"]], s["output"]),
+            }
+            for k, s in enumerate(saved)
         ]
+
+    scores, samples = score_run({name: loaded[name] for name in outputs}, outputs, settings)
+    for name, task_scores in scores.items():
+        spec = task_spec(name)
         record = results["tasks"][name]
-        record["metrics"] = scores.as_dict()
-        record["n"] = scores.n
+        record["metrics"] = task_scores.as_dict()
+        record["metric_info"] = {metric.name: metric.describe() for metric in spec.metrics}
+        record["cluster_unit"] = spec.cluster_unit
+        record["n"] = task_scores.n
         record["version"] = loaded[name].config.metadata.get("version")
+    results["scoring"] = settings.describe()
 
     results["suites"] = suite_scores(suites(manager), results["tasks"])
     results["rescored"] = {

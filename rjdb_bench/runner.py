@@ -1,8 +1,9 @@
-"""``rjdb-bench run``: data → tasks → model → metrics → results, as one short pipeline.
+"""``rjdb-bench run``: settings → tasks → model → generate → score → write, one short pipeline.
 
-lm-eval builds the tasks' requests and sends all requests of one kind, across every selected
-task, to the model in one call; rjdb-bench then scores each task's items (with intervals),
-writes ``samples/<task>.jsonl`` and ``results.json``, and returns the results.
+lm-eval builds the tasks' requests, sends all requests of one kind, across every selected
+task, to the model in one call and parses each answer into an item (it computes no metric:
+the tasks are told to defer scoring); the scoring stage then scores each task's items with
+intervals, and the run directory is written as a whole.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.text import BertScoreConfig
-from rjdb_bench.models.registry import LOGLIKELIHOOD_BACKENDS, LoadedModel, build_model
+from rjdb_bench.models.registry import (
+    LOGLIKELIHOOD_BACKENDS,
+    OUTPUT_CONSTRAINT_KEY,
+    LoadedModel,
+    build_model,
+)
 from rjdb_bench.models.response_cache import CachedLM, ResponseCache
 from rjdb_bench.results.provenance import environment
 from rjdb_bench.results.records import sample_record, suite_scores
 from rjdb_bench.results.run_dir import check_output_dir, write_run
+from rjdb_bench.scoring import TaskScores, score_task
 from rjdb_bench.settings import validate_settings
-from rjdb_bench.tasks import scoring
 from rjdb_bench.tasks.base import ScoringSettings
 from rjdb_bench.tasks.lm_eval_hooks import rjdb_provenance
 from rjdb_bench.tasks.registry import task_spec
@@ -64,6 +70,9 @@ def task_metadata(config: DictConfig) -> dict[str, Any]:
         "ood_k": int(ood.get("k", 3)),
         "vacancy_scoring": vacancy_scoring(ood.get("vacancy_scoring"), config.model.get("backend")),
         "seed": int(config.seed),
+        # Build only the docs the run evaluates, and let lm-eval generate without scoring.
+        "limit": config.get("limit"),
+        "defer_scoring": True,
     }
 
 
@@ -110,7 +119,7 @@ def _sha256(text: str) -> str:
 
 
 def _task_record(
-    task: Any, samples: Sequence[Mapping[str, Any]], scores: scoring.TaskScores
+    task: Any, samples: Sequence[Mapping[str, Any]], scores: TaskScores
 ) -> dict[str, Any]:
     spec = task_spec(task.config.task)
     template = (
@@ -122,6 +131,8 @@ def _task_record(
         "version": task.config.metadata.get("version"),
         "headline": spec.headline,
         "metrics": scores.as_dict(),
+        "metric_info": {metric.name: metric.describe() for metric in spec.metrics},
+        "cluster_unit": spec.cluster_unit,
         "n": scores.n,
         "prompt_template_sha256": _sha256(template),
         "prompts_sha256": _sha256("\n".join(s["prompt_hash"] for s in samples)),
@@ -144,39 +155,72 @@ def response_cache_path(config: DictConfig) -> Path:
     )
 
 
+def send_output_constraints(tasks: Mapping[str, Any], model: LoadedModel) -> None:
+    """Put each task's output constraint into its requests' generation kwargs, for backends that
+    accept one (the constraint travels with the request; backends never look tasks up)."""
+    if not model.accepts_output_constraints:
+        return
+    for name, task in tasks.items():
+        constraint = task_spec(name).structured_output
+        if constraint is not None and task.config.output_type == "generate_until":
+            task.set_config(
+                key="generation_kwargs", value={OUTPUT_CONSTRAINT_KEY: constraint}, update=True
+            )
+
+
+def score_run(
+    tasks: Mapping[str, Any],
+    samples_by_task: Mapping[str, Sequence[Mapping[str, Any]]],
+    settings: ScoringSettings,
+) -> tuple[dict[str, TaskScores], dict[str, list[dict[str, Any]]]]:
+    """The scoring stage over every task: scores, and the samples records to write."""
+    scores, records = {}, {}
+    for name in tasks:
+        samples = samples_by_task[name]
+        spec = task_spec(name)
+        items = [sample[spec.headline] for sample in samples]
+        scores[name] = score_task(spec, items, settings)
+        records[name] = [
+            sample_record(s["doc_id"], s["prompt_hash"], item, per_item, spec.sample_fields)
+            for s, item, per_item in zip(samples, items, scores[name].per_item, strict=True)
+        ]
+    return scores, records
+
+
 def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
-    """Evaluate ``config.model`` (or an already built ``model``) on ``config.tasks``; write the files.
+    """Evaluate ``config.model`` (or an already built ``model``) on ``config.tasks``; write the run.
 
     Passing ``model`` reuses a loaded engine across runs (tests, benchmarks); it must be the
     model ``config.model`` describes.
     """
     from lm_eval.evaluator import evaluate
 
+    # settings
     started = time.perf_counter()
     config = validate_settings(config)
     output_dir = check_output_dir(config.output_dir)
     seed = int(config.seed)
     settings = scoring_settings(config.metrics, seed)
-    scoring.configure(settings)
     metadata = task_metadata(config)
-    limit = config.limit
 
+    # tasks
     manager = task_manager(metadata, include_paths(config))
-    selected = check_selection(manager, list(config.tasks))
-    task_dict = manager.load(selected)
-    data_files, data_used = data_sources(task_dict["tasks"], metadata)
+    task_dict = manager.load(check_selection(manager, list(config.tasks)))
+    tasks = task_dict["tasks"]
+    data_files, data_used = data_sources(tasks, metadata)
     generation = {
         k: v
         for k, v in OmegaConf.to_container(config.generation, resolve=True).items()
         if v is not None
     }
-    for task in task_dict["tasks"].values():
+    for task in tasks.values():
         if generation and task.config.output_type == "generate_until":
             task.set_config(key="generation_kwargs", value=generation, update=True)
     seed_everything(seed)
-    # An existing cache is checked before the model is loaded: a damaged cache is reported
-    # in a second, not after minutes of loading. A new one is created only once the model
-    # loaded, so a run that fails earlier creates nothing.
+
+    # model (an existing cache is checked first: a damaged one is reported in a second, not
+    # after minutes of loading; a new one is created only once the model loaded, so a run that
+    # fails earlier creates nothing)
     cache_path = response_cache_path(config) if config.cache.enabled else None
     if cache_path is not None and (cache_path.exists() or cache_path.is_symlink()):
         ResponseCache(cache_path).close()
@@ -184,16 +228,18 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
     try:
         if model is None:
             model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
+        send_output_constraints(tasks, model)
         lm = model.lm
         if cache_path is not None and model.cacheable:
             cache = ResponseCache(cache_path)
             lm = CachedLM(model.lm, cache, model.cache_namespace())
         loaded = time.perf_counter()
-        scoring_before = scoring.compute_seconds()
+
+        # generate (lm-eval: requests, model calls, parsing into items)
         evaluation = evaluate(
             lm,
             task_dict,
-            limit=limit,
+            limit=config.limit,
             bootstrap_iters=0,
             log_samples=True,
             apply_chat_template=model.apply_chat_template,
@@ -201,26 +247,20 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
     finally:
         if cache is not None:
             cache.close()
-    evaluated = time.perf_counter()
+    generated = time.perf_counter()
 
+    # score
+    scores, samples = score_run(tasks, evaluation["samples"], settings)
+    scored = time.perf_counter()
+
+    # write
     task_records = {}
-    task_samples = {}
-    for name, task in task_dict["tasks"].items():
-        samples = evaluation["samples"][name]
-        spec = task_spec(name)
-        items = [sample[spec.headline] for sample in samples]
-        scores = scoring.score_items(name, items, settings)
-        task_samples[name] = [
-            sample_record(s["doc_id"], s["prompt_hash"], i, p)
-            for s, i, p in zip(samples, items, scores.per_item, strict=True)
-        ]
-        task_records[name] = _task_record(task, samples, scores)
+    for name, task in tasks.items():
+        task_records[name] = _task_record(task, evaluation["samples"][name], scores[name])
         task_records[name]["data"] = data_used[name]
         notes = getattr(task, "data_notes", None)
         if notes:
             task_records[name]["data_notes"] = notes
-
-    scoring_seconds = scoring.compute_seconds() - scoring_before
     results = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": {
@@ -229,26 +269,20 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
             "apply_chat_template": model.apply_chat_template,
         },
         "data": data_files,
-        "limit": limit,
+        "limit": config.limit,
         "seed": seed,
-        "scoring": {
-            "soft_threshold": settings.soft_threshold,
-            "bootstrap_resamples": settings.bootstrap_resamples,
-            "confidence": settings.confidence,
-            "bertscore": settings.bertscore.describe(),
-        },
+        "scoring": settings.describe(),
         "tasks": task_records,
         "suites": suite_scores(suites(manager), task_records),
         "model_calls": lm.model_calls if isinstance(lm, CachedLM) else _requests(evaluation),
         "cache_hits": lm.cache_hits if isinstance(lm, CachedLM) else 0,
         "timing_seconds": {
             "startup": round(loaded - started, 3),
-            # lm-eval's evaluate() runs the model and then our scoring (its aggregations).
-            "generation": round(evaluated - loaded - scoring_seconds, 3),
-            "scoring": round(scoring_seconds, 3),
+            "generation": round(generated - loaded, 3),
+            "scoring": round(scored - generated, 3),
             "total": round(time.perf_counter() - started, 3),
         },
         "environment": environment(),
         "config": OmegaConf.to_container(config, resolve=True),
     }
-    return write_run(output_dir, results, task_samples)
+    return write_run(output_dir, results, samples)

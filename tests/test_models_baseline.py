@@ -10,8 +10,11 @@ import pytest
 from rouge_score import rouge_scorer
 
 from rjdb_bench.cli import main
-from rjdb_bench.data.rjdb import load_rjdb
+from rjdb_bench.data import rjdb
+from rjdb_bench.data.rjdb import load_rjdb, read_rjdb_cached
 from rjdb_bench.models.baseline import SkillLexicon, best_threshold, dated_experiences, tokens
+from rjdb_bench.models.builders import build_baseline
+from rjdb_bench.tasks import lm_eval_hooks
 
 
 def test_lexicon_skips_entries_seen_only_in_the_excluded_fold() -> None:
@@ -47,6 +50,31 @@ def test_dated_experiences_reads_ranges_and_label_lines() -> None:
         {"title": "Chef", "years": 2},
         {"title": "Intern", "years": 1},
     ]
+
+
+def test_the_baseline_and_the_tasks_read_the_rjdb_file_once(
+    rjdb_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[object] = []
+    real_read = rjdb.read_rjdb
+
+    def counting_read(source: object) -> object:
+        reads.append(source)
+        return real_read(source)
+
+    monkeypatch.setattr(rjdb, "read_rjdb", counting_read)
+    read_rjdb_cached.cache_clear()
+    lm_eval_hooks._row_dicts.cache_clear()
+    metadata = {"rjdb_split": "test", "rjdb_data_dir": str(rjdb_data_dir), "rjdb_path": None}
+    try:
+        task_rows = lm_eval_hooks.load_row_dicts(metadata)  # what the tasks build docs from
+        loaded = build_baseline({}, metadata)
+    finally:
+        read_rjdb_cached.cache_clear()  # nothing read through the counting reader stays cached
+        lm_eval_hooks._row_dicts.cache_clear()
+    assert len(reads) == 1
+    assert list(loaded.lm.rows["row_id"]) == [row["row_id"] for row in task_rows]
+    assert loaded.accepts_output_constraints is False
 
 
 @pytest.fixture(scope="module")

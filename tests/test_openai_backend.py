@@ -20,16 +20,20 @@ from typing import Any
 
 import jsonschema
 import pytest
+from lm_eval.api.instance import Instance
 from servers import FaultProxy, VLLMServer, free_port, start_vllm_server
 
 from rjdb_bench.cli import main
 from rjdb_bench.errors import InputError
 from rjdb_bench.models.openai_compat import (
+    UNNAMED_SCHEMA,
     OpenAICompatibleLM,
+    build_openai,
     check_base_url,
     request_options,
     response_format,
 )
+from rjdb_bench.models.registry import OUTPUT_CONSTRAINT_KEY
 from rjdb_bench.tasks.parsing import parse_label
 from rjdb_bench.tasks.registry import TASK_SPECS
 
@@ -154,8 +158,8 @@ def test_every_task_completes_with_every_metric(suite_run: tuple[Path, FaultProx
         record = results["tasks"][task]
         assert record["n"] == 2
         assert record["generation_kwargs"]["max_gen_toks"] == MAX_GEN_TOKS
-        assert set(spec.metrics) <= set(record["metrics"]), task
-        for metric in spec.metrics:
+        assert set(spec.metric_names) <= set(record["metrics"]), task
+        for metric in spec.metric_names:
             value = record["metrics"][metric]
             assert value is None or 0.0 <= value <= 1.0, (task, metric, value)
     assert all(len(texts) == 2 for texts in outputs(out).values())
@@ -552,3 +556,112 @@ def test_vacancy_task_is_scored_by_ratings_over_http(
     # The choice constraint arrives as a JSON string enum: each answer is one quoted digit.
     answers = [json.loads(o) for o in outputs(tmp_path)["ood_vacancy_zeroshot"]]
     assert set(answers) <= {"1", "2", "3", "4", "5"}
+
+
+# --------------------------------------------------------------------------- request contract
+# The constraint travels with the request (generation kwarg OUTPUT_CONSTRAINT_KEY), as the
+# runner sends it to a model that declares accepts_output_constraints.
+
+PROMPTS = (
+    "Job: baker. Resume: ten years of bread and pastry. Does the resume match? Answer:",
+    "Job: nurse. Resume: welding and forklift driving. Does the resume match? Answer:",
+)
+
+
+def generation_request(
+    prompt: str, constraint: dict[str, Any] | None = None, task: str | None = "rjdb_match"
+) -> Instance:
+    """A ``generate_until`` request as lm-eval builds it, the constraint in its gen kwargs."""
+    gen_kwargs: dict[str, Any] = {"until": ["\n\n"], "max_gen_toks": 8, "do_sample": False}
+    if constraint is not None:
+        gen_kwargs[OUTPUT_CONSTRAINT_KEY] = constraint
+    return Instance(
+        request_type="generate_until",
+        doc={},
+        arguments=(prompt, gen_kwargs),
+        idx=0,
+        metadata=(task, 0, 1),
+    )
+
+
+def offline_lm(**kwargs: Any) -> OpenAICompatibleLM:
+    """A client for a port nothing listens on: building requests needs no server."""
+    os.environ.pop(UNSET_KEY_ENV, None)
+    return OpenAICompatibleLM(
+        base_url="http://127.0.0.1:9/v1", model="m", api_key_env=UNSET_KEY_ENV, **kwargs
+    )
+
+
+def test_the_response_format_comes_from_the_request_not_the_task() -> None:
+    lm = offline_lm(seed=3)
+    labels = {"choice": LABELS["rjdb_match"]}
+    request = generation_request(PROMPTS[0], labels)
+    options = lm._job(request).options
+    assert options == {
+        "max_tokens": 8,
+        "stop": ["\n\n"],
+        "temperature": 0.0,
+        "seed": 3,
+        "response_format": response_format("rjdb_match", labels),
+    }
+    assert request.args[1][OUTPUT_CONSTRAINT_KEY] == labels  # the request is left as it was
+    schema = {"type": "array", "items": {"type": "string"}}
+    skills = lm._job(generation_request(PROMPTS[0], {"json": schema}, task="rjdb_skills"))
+    assert skills.options["response_format"]["json_schema"] == {
+        "name": "rjdb_skills",
+        "schema": schema,
+        "strict": True,
+    }
+    # A task whose spec has a constraint, but a request without one: no response format.
+    assert "response_format" not in lm._job(generation_request(PROMPTS[0])).options
+    # A request of no task still gets a valid schema name.
+    unnamed = lm._job(generation_request(PROMPTS[0], labels, task=None))
+    assert unnamed.options["response_format"]["json_schema"]["name"] == UNNAMED_SCHEMA
+    # Completions mode sends it in the body; structured outputs off drops it.
+    completions = offline_lm(api="completions")._job(request).options
+    assert completions["extra_body"] == {"response_format": response_format("rjdb_match", labels)}
+    off = offline_lm(structured_outputs=False)._job(request).options
+    assert "response_format" not in off and "extra_body" not in off
+    with pytest.raises(InputError, match=OUTPUT_CONSTRAINT_KEY):
+        lm._job(generation_request(PROMPTS[0], {"grammar": "x"}))
+
+
+@pytest.mark.slow
+def test_a_constraint_in_the_request_reaches_the_server_and_binds_the_answer(
+    vllm_server: VLLMServer,
+) -> None:
+    os.environ.pop(UNSET_KEY_ENV, None)
+    config = {
+        "base_url": None,
+        "model": vllm_server.served_model,
+        "api_key_env": UNSET_KEY_ENV,
+        "seed": 0,
+    }
+    labels = LABELS["rjdb_match"]
+    with FaultProxy(vllm_server.url) as proxy:
+        loaded = build_openai({**config, "base_url": proxy.base_url}, {})
+        assert loaded.accepts_output_constraints is True
+        constrained = [generation_request(p, {"choice": labels}) for p in PROMPTS]
+        free = [generation_request(p) for p in PROMPTS]  # same task name, same prompts
+        answers = loaded.lm.generate_until(constrained + free, disable_tqdm=True)
+        off = build_openai({**config, "base_url": proxy.base_url, "structured_outputs": False}, {})
+        assert off.accepts_output_constraints is False
+    sent = {e.request["messages"][0]["content"]: [] for e in proxy.posts()}
+    for exchange in proxy.posts():
+        assert OUTPUT_CONSTRAINT_KEY not in json.dumps(exchange.request)
+        sent[exchange.request["messages"][0]["content"]].append(exchange.request)
+    for prompt in PROMPTS:
+        formats = sorted(json.dumps(r.get("response_format")) for r in sent[prompt])
+        assert formats == sorted(
+            [json.dumps(response_format("rjdb_match", {"choice": labels})), "null"]
+        )
+    assert all(json.loads(answer) in labels for answer in answers[: len(PROMPTS)]), answers
+
+    def is_label(text: str) -> bool:
+        try:
+            return json.loads(text) in labels
+        except ValueError:
+            return False
+
+    # The random model, unconstrained, answers something else.
+    assert not all(is_label(answer) for answer in answers[len(PROMPTS) :]), answers

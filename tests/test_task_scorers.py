@@ -14,6 +14,7 @@ from rouge_score import rouge_scorer
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from rjdb_bench.errors import InputError
+from rjdb_bench.scoring import score_task
 from rjdb_bench.tasks.base import ScoringSettings
 from rjdb_bench.tasks.edit import make_edit_item, restored_skills, score_edit
 from rjdb_bench.tasks.experience import experience_counts, make_experience_item, score_experience
@@ -25,18 +26,18 @@ from rjdb_bench.tasks.match import (
     score_pairwise,
 )
 from rjdb_bench.tasks.registry import task_spec
-from rjdb_bench.tasks.scoring import score_items
 from rjdb_bench.tasks.skills import make_skill_item, score_skills
 
 SETTINGS = ScoringSettings()
 
 
 def values_of(scored) -> dict[str, float]:
-    """Point values as score_items would report them: library value, else statistic value."""
-    return {
-        name: scored.values.get(name, statistic.value())
-        for name, statistic in scored.statistics.items()
-    }
+    """Point values as the scoring stage reports them: library value, else statistic value."""
+    return scored.point_values()
+
+
+def score_items(task: str, items, settings: ScoringSettings):
+    return score_task(task_spec(task), items, settings)
 
 
 # --------------------------------------------------------------------------- rjdb_match
@@ -470,10 +471,10 @@ def test_score_items_reports_the_spec_metrics_in_order_with_intervals() -> None:
     spec = task_spec("rjdb_match")
     scores = score_items("rjdb_match", match_items(), SETTINGS)
     assert scores.task == "rjdb_match" and scores.n == 5
-    assert list(scores.values) == list(spec.metrics)
+    assert list(scores.values) == list(spec.metric_names)
     assert scores.values["accuracy"] == pytest.approx(2 / 5)
     assert scores.values["macro_f1"] == pytest.approx(9 / 20)
-    for name in spec.metrics:
+    for name in spec.metric_names:
         low, high = scores.intervals[name]
         assert low <= high
         assert low >= 0.0 and high <= 1.0
@@ -483,21 +484,16 @@ def test_score_items_reports_the_spec_metrics_in_order_with_intervals() -> None:
 def test_score_items_for_skills_uses_spec_order_and_hand_values() -> None:
     spec = task_spec("rjdb_skills")
     scores = score_items("rjdb_skills", skill_items(), SETTINGS)
-    assert list(scores.values) == list(spec.metrics)
+    assert list(scores.values) == list(spec.metric_names)
     assert scores.values["micro_f1"] == pytest.approx(10 / 19)
-    assert set(spec.metrics) <= set(scores.intervals)
+    assert set(spec.metric_names) <= set(scores.intervals)
 
 
-def test_score_items_is_memoised_for_identical_calls() -> None:
+def test_scoring_is_deterministic_and_intervals_follow_the_seed() -> None:
     first = score_items("rjdb_match", match_items(), SETTINGS)
-    second = score_items("rjdb_match", match_items(), SETTINGS)
-    assert second is first
-
-
-def test_score_items_recomputes_when_settings_change() -> None:
-    first = score_items("rjdb_match", match_items(), SETTINGS)
+    again = score_items("rjdb_match", match_items(), SETTINGS)
     other = score_items("rjdb_match", match_items(), ScoringSettings(seed=1))
-    assert other is not first
+    assert again == first
     assert other.values == pytest.approx(first.values)
 
 

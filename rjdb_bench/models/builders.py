@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rjdb_bench.data.rjdb import load_rjdb_rows
 from rjdb_bench.models.registry import LoadedModel
-from rjdb_bench.tasks.lm_eval_hooks import load_rows
 
 
 def build_oracle(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
@@ -32,9 +32,14 @@ def build_baseline(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) 
         "fit_rows": int(config.get("fit_rows", 200)),
         "seed": int(config.get("seed", 0)),
     }
-    lm = BaselineLM(
-        load_rows(task_metadata), batch_size=int(config.get("batch_size", 32)), **settings
+    # The split the tasks read (the same task metadata keys), from the data layer's cache:
+    # the file is read and validated once per run, whoever asks first.
+    rows = load_rjdb_rows(
+        task_metadata.get("rjdb_split") or "test",
+        data_dir=task_metadata.get("rjdb_data_dir") or None,
+        path=task_metadata.get("rjdb_path") or None,
     )
+    lm = BaselineLM(rows, batch_size=int(config.get("batch_size", 32)), **settings)
     identity = {
         "name": "baseline",
         "kind": "baseline",

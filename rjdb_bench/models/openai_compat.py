@@ -4,9 +4,10 @@
 generation request to ``/v1/chat/completions`` (the prompt as one user message; the server
 applies the model's chat template) or ``/v1/completions`` (the raw prompt), through the official
 ``openai`` SDK: bounded concurrency, the SDK's own retries with exponential backoff on 429, 5xx,
-timeouts and connection errors, and a per-request timeout. With ``structured_outputs`` on, each
-task's constraint (:attr:`rjdb_bench.tasks.base.TaskSpec.structured_output`) is sent as a
-``json_schema`` response format.
+timeouts and connection errors, and a per-request timeout. With ``structured_outputs`` on, the
+model declares ``accepts_output_constraints``: the runner then puts each task's constraint into
+its requests' generation kwargs (under :data:`~rjdb_bench.models.registry.OUTPUT_CONSTRAINT_KEY`),
+and it is sent as a ``json_schema`` response format named after the task.
 
 The API key is read from the environment variable that ``api_key_env`` names; it is handed to
 the SDK and to nothing else (never a config value, never recorded, redacted from messages).
@@ -34,8 +35,7 @@ from lm_eval.api.registry import register_model
 from tqdm import tqdm
 
 from rjdb_bench.errors import InputError
-from rjdb_bench.models.registry import LoadedModel
-from rjdb_bench.tasks.registry import find_task_spec
+from rjdb_bench.models.registry import LoadedModel, pop_output_constraint
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ API_MODES = ("chat", "completions")
 PLACEHOLDER_KEY = "EMPTY"
 # The OpenAI API accepts at most four stop sequences.
 MAX_STOP_SEQUENCES = 4
+# The json_schema name of a constrained request that names no task.
+UNNAMED_SCHEMA = "answer"
 # lm-eval's own default when a task sets no max_gen_toks.
 DEFAULT_MAX_TOKENS = 256
 _MESSAGE_CHARS = 200
@@ -311,17 +313,24 @@ class OpenAICompatibleLM(LM):
         return card.model_dump(exclude_none=True) if card is not None else None
 
     def _job(self, request: Instance) -> _Job:
+        """The prompt and request options of one lm-eval request.
+
+        The output constraint in the request's generation kwargs, if any, becomes the
+        ``response_format`` (named after ``request.task_name``); the rest map to request
+        parameters (:func:`request_options`). With ``structured_outputs`` off a constraint
+        sent anyway is dropped. The request's own kwargs are not changed.
+        """
         prompt, gen_kwargs = request.args
         task = request.task_name or ""
-        options = request_options(gen_kwargs or {})
+        constraint, gen_kwargs = pop_output_constraint(gen_kwargs)
+        options = request_options(gen_kwargs)
         if self.seed is not None:
             options["seed"] = self.seed
-        spec = find_task_spec(task)
-        if self.structured_outputs and spec is not None:
-            rf = response_format(task, spec.structured_output)
-            if rf is not None and self.api == "chat":
+        if self.structured_outputs and constraint:
+            rf = response_format(task or UNNAMED_SCHEMA, constraint)
+            if self.api == "chat":
                 options["response_format"] = rf
-            elif rf is not None:
+            else:
                 options["extra_body"] = {"response_format": rf}
         return _Job(prompt, task, options)
 
@@ -454,4 +463,10 @@ def build_openai(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) ->
         "timeout": lm.timeout,
         "seed": lm.seed,
     }
-    return LoadedModel(lm, identity, apply_chat_template=False, settings=settings)
+    return LoadedModel(
+        lm,
+        identity,
+        apply_chat_template=False,
+        settings=settings,
+        accepts_output_constraints=lm.structured_outputs,
+    )

@@ -22,6 +22,10 @@ class LoadedModel:
     settings: dict[str, Any] = field(default_factory=dict)
     # Whether answers are worth caching (not for the instant oracle and baselines).
     cacheable: bool = True
+    # Whether the backend applies a per-request output constraint (generation kwarg
+    # OUTPUT_CONSTRAINT_KEY). The runner puts one into a task's requests only when this is
+    # True; backends that declare False never receive one.
+    accepts_output_constraints: bool = False
 
     def cache_namespace(self) -> dict[str, Any]:
         """What, besides the request, decides an answer: the response cache's namespace."""
@@ -31,6 +35,47 @@ class LoadedModel:
             "settings": settings,
             "chat_template": self.apply_chat_template,
         }
+
+
+# The generation kwarg that carries a request's output constraint: ``{"choice": [...]}`` or
+# ``{"json": <JSON schema>}`` (a task's ``structured_output``). The runner sets it, per task,
+# for models that declare ``accepts_output_constraints``; a backend takes it out of the kwargs
+# (:func:`pop_output_constraint`) before passing them on to anything else.
+OUTPUT_CONSTRAINT_KEY = "output_constraint"
+CONSTRAINT_KINDS = ("choice", "json")
+
+
+def pop_output_constraint(
+    gen_kwargs: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Split a request's generation kwargs into its output constraint and the rest.
+
+    Returns copies: the request's own dict is left as it is (lm-eval may share it between
+    requests, and the response cache keys answers by the request's arguments as given).
+
+    >>> kwargs = {"until": ["END"], "output_constraint": {"choice": ["Yes", "No"]}}
+    >>> pop_output_constraint(kwargs)
+    ({'choice': ['Yes', 'No']}, {'until': ['END']})
+    >>> "output_constraint" in kwargs
+    True
+    >>> pop_output_constraint({"until": []})
+    (None, {'until': []})
+    """
+    rest = dict(gen_kwargs or {})
+    constraint = rest.pop(OUTPUT_CONSTRAINT_KEY, None)
+    if constraint is None:
+        return None, rest
+    if (
+        not isinstance(constraint, Mapping)
+        or len(constraint) != 1
+        or not (set(constraint) <= set(CONSTRAINT_KINDS))
+    ):
+        shown = sorted(constraint) if isinstance(constraint, Mapping) else type(constraint).__name__
+        raise InputError(
+            f"generation: {OUTPUT_CONSTRAINT_KEY} must be {{'choice': [...]}} or "
+            f"{{'json': <schema>}}, got {shown}"
+        )
+    return dict(constraint), rest
 
 
 # Settings that change how answers are fetched, never what they are.

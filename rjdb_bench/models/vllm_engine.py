@@ -6,9 +6,11 @@ structured-output parameters and does not import with the CPU build. What it add
 * one engine call for all requests of a run (lm-eval hands every task's requests over at
   once), submitted in prompt order so that prompts sharing a prefix (the job description)
   are adjacent and vLLM's prefix cache can reuse their KV blocks;
-* structured outputs per task (``TaskSpec.structured_output``: a ``choice`` list or a JSON
-  schema), which ``model.structured_outputs=false`` turns off to measure unconstrained
-  format-following;
+* structured outputs per request: the constraint (a ``choice`` list or a JSON schema) arrives
+  in the request's generation kwargs under :data:`~rjdb_bench.models.registry.OUTPUT_CONSTRAINT_KEY`
+  (the runner puts each task's there, since this backend declares
+  ``accepts_output_constraints``); ``model.structured_outputs=false`` declares that it does not,
+  to measure unconstrained format-following;
 * each finished request is reported through lm-eval's cache hook as soon as it finishes, so
   the response cache keeps everything answered before an interruption;
 * log-likelihoods from prompt log-probabilities (lm-eval's ``TemplateLM`` contract).
@@ -30,9 +32,8 @@ from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 from tqdm import tqdm
 
 from rjdb_bench.errors import InputError
-from rjdb_bench.models.registry import LoadedModel, use_chat_template
+from rjdb_bench.models.registry import LoadedModel, pop_output_constraint, use_chat_template
 from rjdb_bench.models.weights import resolve_pretrained
-from rjdb_bench.tasks.registry import find_task_spec
 
 # Engine settings passed straight to ``vllm.LLM`` when set (null keeps vLLM's default).
 ENGINE_KEYS = (
@@ -64,12 +65,6 @@ def vllm_distribution() -> str | None:
             continue
         return name
     return None
-
-
-def sampling_constraint(task: str | None, enabled: bool) -> dict[str, Any] | None:
-    """The structured-output constraint for a request of ``task`` (None: unconstrained)."""
-    spec = find_task_spec(task) if enabled and task else None
-    return spec.structured_output if spec is not None else None
 
 
 # Continuations up to this many tokens are scored from next-token distributions (see
@@ -293,21 +288,30 @@ class VLLMModel(TemplateLM):
 
     # -- engine plumbing ---------------------------------------------------------------------
     def sampling_params(self, request: Instance) -> Any:
-        """The vLLM sampling settings for one lm-eval request (greedy unless it asks to sample)."""
+        """The vLLM sampling settings for one lm-eval request (greedy unless it asks to sample).
+
+        The request's output constraint, if its generation kwargs carry one, becomes the
+        ``structured_outputs`` parameter; other kwargs than ``until``, ``max_gen_toks``,
+        ``do_sample`` and ``temperature`` are ignored.
+        """
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
-        gen_kwargs = dict(request.args[1])
+        # The constraint leaves the kwargs here; the request's own dict is not changed.
+        constraint, gen_kwargs = pop_output_constraint(request.args[1])
         until = gen_kwargs.pop("until", None) or []
         if isinstance(until, str):
             until = [until]
         max_tokens = int(gen_kwargs.pop("max_gen_toks", DEFAULT_MAX_GEN_TOKS))
         do_sample = bool(gen_kwargs.pop("do_sample", False))
         temperature = float(gen_kwargs.pop("temperature", 0.0)) if do_sample else 0.0
-        constraint = sampling_constraint(
-            getattr(request, "task_name", None), self.structured_outputs
+        # With structured outputs off the model declares it takes no constraint; one sent
+        # anyway is dropped, so an unconstrained run stays unconstrained.
+        structured = (
+            StructuredOutputsParams(**constraint)
+            if constraint and self.structured_outputs
+            else None
         )
-        structured = StructuredOutputsParams(**constraint) if constraint else None
         return SamplingParams(
             temperature=temperature,
             max_tokens=max_tokens,
@@ -457,4 +461,10 @@ def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> L
         "structured_outputs": structured,
         "apply_chat_template": chat,
     }
-    return LoadedModel(lm, identity, apply_chat_template=chat, settings=settings)
+    return LoadedModel(
+        lm,
+        identity,
+        apply_chat_template=chat,
+        settings=settings,
+        accepts_output_constraints=structured,
+    )

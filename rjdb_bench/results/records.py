@@ -9,17 +9,24 @@ import numpy as np
 
 
 def sample_record(
-    index: int, prompt_hash: str, item: Mapping[str, Any], scores: Mapping[str, Any]
+    index: int,
+    prompt_hash: str,
+    item: Mapping[str, Any],
+    scores: Mapping[str, Any],
+    extra_fields: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One line of ``samples/<task>.jsonl``: the doc, its prompt hash, the output, parse, gold, scores."""
+    """One line of ``samples/<task>.jsonl``: the doc and its cluster, its prompt hash, the output,
+    parse, gold, per-item scores, and the task's ``extra_fields`` of the item."""
     return {
         "doc_id": item["doc_key"],
+        "cluster": item["cluster"],
         "index": index,
         "prompt_hash": prompt_hash,
         "output": item["output"],
         "parsed_ok": item.get("parsed_ok", True),
         "prediction": item["prediction"],
         "gold": item["gold"],
+        **{field: item[field] for field in extra_fields},
         "scores": dict(scores),
     }
 

@@ -9,6 +9,11 @@ Python side, one module per task family, holds the three pieces that need code:
   lm-eval task class builds its own docs from other data (:mod:`rjdb_bench.tasks.spec_task`);
 * ``make_item(doc, output)``: parse one model output and pair it with the doc's gold;
 * ``score(items, settings)``: corpus metrics as :class:`Statistic` objects plus per-item scores.
+
+The :class:`TaskSpec` is the one place that says which metrics a task has and, for each, its
+family and direction (:class:`MetricSpec`), which is the headline, what unit the task's items
+cluster by, and what output a constrained decoder may emit. The lm-eval ``metric_list``,
+``results.json`` and every reader of a run take them from here.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy as np
 from rjdb_bench.metrics.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from rjdb_bench.metrics.sets import DEFAULT_SOFT_THRESHOLD
 from rjdb_bench.metrics.statistic import Statistic, mean_statistic
-from rjdb_bench.metrics.text import BertScoreConfig
+from rjdb_bench.metrics.text import BertScoreConfig, rouge_settings
 from rjdb_bench.tasks.parsing import Parsed
 
 Doc = dict[str, Any]
@@ -31,10 +36,16 @@ Rows = Sequence[Mapping[str, Any]]  # normalised RJDB rows (see rjdb_bench.data.
 
 
 def make_item(doc: Doc, output: str, parsed: Parsed, gold: Any, **extra: Any) -> Item:
-    """The item every task's ``make_item`` returns: the raw output, its parse, the gold, extras."""
+    """The item every task's ``make_item`` returns: the raw output, its parse, the gold, extras.
+
+    ``cluster`` is the doc's cluster id (its RJDB row, CV or sentence: see
+    :attr:`TaskSpec.cluster_unit`), the unit that paired tests and cluster bootstraps resample;
+    a doc without one is a cluster of its own.
+    """
     return {
         "task": doc["task"],
         "doc_key": doc["doc_key"],
+        "cluster": doc.get("cluster", doc["doc_key"]),
         "output": output,
         "parsed_ok": parsed.ok,
         "prediction": parsed.value,
@@ -58,6 +69,18 @@ class ScoringSettings:
     confidence: float = DEFAULT_CONFIDENCE
     seed: int = 0
 
+    def describe(self) -> dict[str, Any]:
+        """What ``results.json`` records under ``scoring``: every setting that changes a number."""
+        return {
+            "soft_threshold": self.soft_threshold,
+            "bootstrap": "percentile, docs resampled with replacement, all metrics of a task on shared draws",
+            "bootstrap_resamples": self.bootstrap_resamples,
+            "confidence": self.confidence,
+            "seed": self.seed,
+            "rouge": rouge_settings(),
+            "bertscore": self.bertscore.describe(),
+        }
+
 
 @dataclass
 class Scored:
@@ -71,6 +94,72 @@ class Scored:
     per_item: list[dict[str, float | None]]
     values: dict[str, float] = field(default_factory=dict)
 
+    def point_values(self) -> dict[str, float]:
+        """Every metric's corpus value: the library's where given, else the statistic's."""
+        return {
+            name: self.values.get(name, statistic.value())
+            for name, statistic in self.statistics.items()
+        }
+
+
+# What a metric measures, for grouping on leaderboards: accuracy-like shares of correct items,
+# F1 and its precision/recall, ROUGE, BERTScore, rank correlation / NDCG, and rates of events
+# (parse failures) that are not quality scores.
+FAMILIES = ("accuracy", "f1", "rouge", "bertscore", "ranking", "rate")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric of a task: its key in results files, family and direction."""
+
+    name: str
+    family: str
+    higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"metric {self.name}: family {self.family!r} not in {FAMILIES}")
+
+    def describe(self) -> dict[str, Any]:
+        """What ``results.json`` records about the metric."""
+        return {"family": self.family, "higher_is_better": self.higher_is_better}
+
+
+def accuracy_metric(name: str) -> MetricSpec:
+    """A share of correct items (higher is better)."""
+    return MetricSpec(name, "accuracy")
+
+
+def f1_metric(name: str) -> MetricSpec:
+    """An F1, precision or recall (higher is better)."""
+    return MetricSpec(name, "f1")
+
+
+def rouge_metric(name: str) -> MetricSpec:
+    """A ROUGE F-measure (higher is better)."""
+    return MetricSpec(name, "rouge")
+
+
+def bertscore_metric(name: str) -> MetricSpec:
+    """A BERTScore precision, recall or F1 (higher is better)."""
+    return MetricSpec(name, "bertscore")
+
+
+def ranking_metric(name: str) -> MetricSpec:
+    """A rank correlation or NDCG (higher is better)."""
+    return MetricSpec(name, "ranking")
+
+
+def rate_metric(name: str) -> MetricSpec:
+    """A rate of failures such as unparsable outputs (lower is better)."""
+    return MetricSpec(name, "rate", higher_is_better=False)
+
+
+PARSE_FAILURE_RATE = rate_metric("parse_failure_rate")
+
+# Units a task's items cluster by (several docs from one RJDB row, one CV, one sentence).
+CLUSTER_UNITS = ("rjdb_row", "cv", "sentence")
+
 
 @dataclass(frozen=True)
 class TaskSpec:
@@ -78,11 +167,40 @@ class TaskSpec:
 
     name: str
     headline: str
-    metrics: tuple[str, ...]
+    metrics: tuple[MetricSpec, ...]
     build_docs: Callable[[Rows, int], list[Doc]] | None
     make_item: Callable[[Doc, str], Item]
     score: Callable[[Sequence[Item], ScoringSettings], Scored]
+    cluster_unit: str = "rjdb_row"
+    # Item fields besides output, prediction and gold that the samples keep, so that every
+    # metric can be recomputed from the samples file alone (e.g. a sentence's tokens and tags).
+    sample_fields: tuple[str, ...] = ()
     description: str = ""
     # What a constrained decoder may emit: {"choice": [...]} or {"json": <JSON schema>}; None
-    # for free text. Backends that support structured outputs use it unless told not to.
+    # for free text. The runner sends it with each request to backends that accept it.
     structured_output: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        names = self.metric_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"task {self.name}: a metric is listed twice")
+        if self.headline not in names:
+            raise ValueError(
+                f"task {self.name}: headline {self.headline!r} is not one of its metrics"
+            )
+        if self.cluster_unit not in CLUSTER_UNITS:
+            raise ValueError(
+                f"task {self.name}: cluster unit {self.cluster_unit!r} not in {CLUSTER_UNITS}"
+            )
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics' keys, headline first where the task lists it first."""
+        return tuple(metric.name for metric in self.metrics)
+
+    def metric(self, name: str) -> MetricSpec:
+        """The spec of metric ``name``."""
+        for metric in self.metrics:
+            if metric.name == name:
+                return metric
+        raise KeyError(f"task {self.name} has no metric {name!r}")

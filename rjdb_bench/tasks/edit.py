@@ -10,7 +10,18 @@ import numpy as np
 from rjdb_bench.metrics.normalize import normalize
 from rjdb_bench.metrics.statistic import mean_statistic, ratio_statistic
 from rjdb_bench.metrics.text import ROUGE_TYPES, bertscore, rouge_f
-from rjdb_bench.tasks.base import Doc, Item, Rows, Scored, ScoringSettings, TaskSpec, make_item
+from rjdb_bench.tasks.base import (
+    Doc,
+    Item,
+    Rows,
+    Scored,
+    ScoringSettings,
+    TaskSpec,
+    bertscore_metric,
+    f1_metric,
+    make_item,
+    rouge_metric,
+)
 from rjdb_bench.tasks.parsing import Parsed
 
 
@@ -21,6 +32,7 @@ def build_edit_docs(rows: Rows, seed: int) -> list[Doc]:
             "task": "rjdb_edit",
             "doc_key": str(row["row_id"]),
             "row_id": row["row_id"],
+            "cluster": row["row_id"],
             "job_description": row["job_description"],
             "resume": row["resume_unmatched"],
             "removed_skills": list(row["removed_skills"]),
@@ -76,6 +88,8 @@ def score_edit(items: Sequence[Item], settings: ScoringSettings) -> Scored:
     per_item = [
         {
             **{t: float(rouge[t][k]) for t in rouge},
+            "bertscore_precision": float(bert_p[k]),
+            "bertscore_recall": float(bert_r[k]),
             "bertscore_f1": float(bert_f[k]),
             "restored": float(restored[k]),
             "removed": float(removed[k]),
@@ -89,14 +103,14 @@ EDIT = TaskSpec(
     name="rjdb_edit",
     headline="rougeL",
     metrics=(
-        "rougeL",
-        "rouge1",
-        "rouge2",
-        "rougeLsum",
-        "bertscore_precision",
-        "bertscore_recall",
-        "bertscore_f1",
-        "restored_skill_recall",
+        rouge_metric("rougeL"),
+        rouge_metric("rouge1"),
+        rouge_metric("rouge2"),
+        rouge_metric("rougeLsum"),
+        bertscore_metric("bertscore_precision"),
+        bertscore_metric("bertscore_recall"),
+        bertscore_metric("bertscore_f1"),
+        f1_metric("restored_skill_recall"),
     ),
     build_docs=build_edit_docs,
     make_item=make_edit_item,

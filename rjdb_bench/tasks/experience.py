@@ -16,12 +16,15 @@ from rjdb_bench.metrics.sets import (
 )
 from rjdb_bench.metrics.statistic import ratio_statistic
 from rjdb_bench.tasks.base import (
+    PARSE_FAILURE_RATE,
     Doc,
     Item,
     Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
+    accuracy_metric,
+    f1_metric,
     make_item,
     parse_failure_statistic,
 )
@@ -55,6 +58,7 @@ def build_experience_docs(rows: Rows, seed: int) -> list[Doc]:
                 "task": "rjdb_experience",
                 "doc_key": str(row["row_id"]),
                 "row_id": row["row_id"],
+                "cluster": row["row_id"],
                 "resume": row["resume_matched"],
                 "gold_experiences": gold,
                 "target": json.dumps(gold, ensure_ascii=False),
@@ -138,12 +142,12 @@ EXPERIENCE = TaskSpec(
     name="rjdb_experience",
     headline="title_f1",
     metrics=(
-        "title_f1",
-        "title_precision",
-        "title_recall",
-        "joint_f1",
-        "years_accuracy",
-        "parse_failure_rate",
+        f1_metric("title_f1"),
+        f1_metric("title_precision"),
+        f1_metric("title_recall"),
+        f1_metric("joint_f1"),
+        accuracy_metric("years_accuracy"),
+        PARSE_FAILURE_RATE,
     ),
     build_docs=build_experience_docs,
     make_item=make_experience_item,

@@ -11,14 +11,19 @@ from rjdb_bench.metrics.sets import f1_statistic, precision_statistic, recall_st
 from rjdb_bench.metrics.statistic import mean_statistic
 from rjdb_bench.metrics.text import bertscore, rouge_f
 from rjdb_bench.tasks.base import (
+    PARSE_FAILURE_RATE,
     Doc,
     Item,
     Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
+    accuracy_metric,
+    bertscore_metric,
+    f1_metric,
     make_item,
     parse_failure_statistic,
+    rouge_metric,
 )
 from rjdb_bench.tasks.parsing import parse_explanation
 
@@ -78,6 +83,7 @@ def build_explain_docs(rows: Rows, seed: int) -> list[Doc]:
                 "task": "rjdb_explain",
                 "doc_key": str(row["row_id"]),
                 "row_id": row["row_id"],
+                "cluster": row["row_id"],
                 "job_description": row["job_description"],
                 "resume": row["resume_unmatched"],
                 "gold_missing_skills": gold["missing_skills"],
@@ -141,13 +147,13 @@ EXPLAIN = TaskSpec(
     name="rjdb_explain",
     headline="missing_skills_f1",
     metrics=(
-        "missing_skills_f1",
-        "missing_skills_precision",
-        "missing_skills_recall",
-        "gap_kind_accuracy",
-        "rougeL",
-        "bertscore_f1",
-        "parse_failure_rate",
+        f1_metric("missing_skills_f1"),
+        f1_metric("missing_skills_precision"),
+        f1_metric("missing_skills_recall"),
+        accuracy_metric("gap_kind_accuracy"),
+        rouge_metric("rougeL"),
+        bertscore_metric("bertscore_f1"),
+        PARSE_FAILURE_RATE,
     ),
     build_docs=build_explain_docs,
     make_item=make_explain_item,

@@ -1,47 +1,41 @@
-"""The functions lm-eval task YAMLs point at (through the ``utils.py`` beside them).
+"""The pieces lm-eval calls back into while it runs an rjdb-bench task.
 
-* :func:`load_docs` is the ``custom_dataset``: it reads RJDB (see :mod:`rjdb_bench.data.rjdb`)
-  and builds the task's docs. Settings come from lm-eval task metadata, which the harness
-  fills from its config and plain ``lm_eval`` users can pass with ``--metadata``:
-  ``rjdb_split`` (default ``test``), ``rjdb_data_dir``, ``rjdb_path``, ``seed`` (default 1234).
+* The RJDB rows a task's docs come from (:func:`load_row_dicts`, read once per process and
+  file), selected by task metadata, which the harness fills from its config and plain
+  ``lm_eval`` users can pass with ``--metadata``: ``rjdb_split`` (default ``test``),
+  ``rjdb_data_dir``, ``rjdb_path``, ``seed`` (default 1234).
 * :func:`process_results` parses one output into an item (the same item for every metric).
-* :func:`aggregation` makes the per-metric aggregation functions; they all share one
-  memoised :func:`~rjdb_bench.tasks.scoring.score_items` call per task.
+
+The aggregation of the items into metrics is the task class's (:mod:`spec_task`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import datasets
 
 from rjdb_bench.data.download import DataFile
-from rjdb_bench.data.rjdb import locate_rjdb, read_rjdb
+from rjdb_bench.data.rjdb import locate_rjdb, read_rjdb_cached
 from rjdb_bench.tasks.base import Doc, Item
 from rjdb_bench.tasks.registry import task_spec
-from rjdb_bench.tasks.scoring import score_items
 
 DEFAULT_SEED = 1234
 EVAL_SPLIT = "eval"
 
 
-@functools.lru_cache(maxsize=4)
 def _rows(source: DataFile) -> datasets.Dataset:
-    return read_rjdb(source)
+    # The data layer's cache: the baseline model reads the same file through it.
+    return read_rjdb_cached(source)
 
 
 @functools.lru_cache(maxsize=4)
 def _row_dicts(source: DataFile) -> tuple[dict[str, Any], ...]:
     # Building docs from plain dicts is ~20x faster than iterating a Dataset row by row.
     return tuple(_rows(source).to_list())
-
-
-@functools.lru_cache(maxsize=32)
-def _docs(task: str, source: DataFile, seed: int) -> datasets.Dataset:
-    return datasets.Dataset.from_list(task_spec(task).build_docs(_row_dicts(source), seed))
 
 
 def rjdb_source(metadata: Mapping[str, Any]) -> DataFile:
@@ -58,20 +52,9 @@ def rjdb_provenance(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return {"split": metadata.get("rjdb_split") or "test", **rjdb_source(metadata).provenance()}
 
 
-def load_rows(metadata: Mapping[str, Any]) -> datasets.Dataset:
-    """The normalised RJDB rows that task metadata selects (read once per process and file)."""
-    return _rows(rjdb_source(metadata))
-
-
 def load_row_dicts(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
     """The same rows as plain dicts (read and converted once per process and file)."""
     return _row_dicts(rjdb_source(metadata))
-
-
-def load_docs(task: str, **metadata: Any) -> datasets.DatasetDict:
-    """``custom_dataset`` for every RJDB task: the task's docs as the ``eval`` split."""
-    docs = _docs(task, rjdb_source(metadata), int(metadata.get("seed", DEFAULT_SEED)))
-    return datasets.DatasetDict({EVAL_SPLIT: docs})
 
 
 def loglikelihood_output(choices: Sequence[str], results: Sequence[Any]) -> str:
@@ -98,16 +81,4 @@ def process_results(doc: Doc, results: Sequence[Any]) -> dict[str, Item]:
     if not isinstance(output, str):
         output = loglikelihood_output(doc["choices"], results)
     item = spec.make_item(doc, output)
-    return {metric: item for metric in spec.metrics}
-
-
-def aggregation(metric: str) -> Callable[[Sequence[Item]], float]:
-    """The lm-eval aggregation for ``metric``: the corpus value from the memoised task scores."""
-
-    def aggregate(items: Sequence[Item]) -> float:
-        if not items:
-            return float("nan")
-        return score_items(items[0]["task"], items).values[metric]
-
-    aggregate.__name__ = f"aggregate_{metric}"
-    return aggregate
+    return {metric: item for metric in spec.metric_names}

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 
 from rjdb_bench.metrics import classification
 from rjdb_bench.tasks.base import (
+    PARSE_FAILURE_RATE,
     Doc,
     Item,
     Rows,
     Scored,
     ScoringSettings,
     TaskSpec,
+    accuracy_metric,
+    f1_metric,
     make_item,
     parse_failure_statistic,
 )
@@ -35,6 +38,7 @@ def build_match_docs(rows: Rows, seed: int) -> list[Doc]:
                     "task": "rjdb_match",
                     "doc_key": f"{row['row_id']}:{variant}",
                     "row_id": row["row_id"],
+                    "cluster": row["row_id"],
                     "variant": variant,
                     "job_description": row["job_description"],
                     "resume": resume,
@@ -62,6 +66,7 @@ def build_pairwise_docs(rows: Rows, seed: int) -> list[Doc]:
                 "task": "rjdb_match_pairwise",
                 "doc_key": str(row["row_id"]),
                 "row_id": row["row_id"],
+                "cluster": row["row_id"],
                 "job_description": row["job_description"],
                 "resume_a": a if first else b,
                 "resume_b": b if first else a,
@@ -137,7 +142,14 @@ def score_pairwise(items: Sequence[Item], settings: ScoringSettings) -> Scored:
 MATCH = TaskSpec(
     name="rjdb_match",
     headline="accuracy",
-    metrics=("accuracy", "macro_f1", "yes_precision", "yes_recall", "yes_f1", "parse_failure_rate"),
+    metrics=(
+        accuracy_metric("accuracy"),
+        f1_metric("macro_f1"),
+        f1_metric("yes_precision"),
+        f1_metric("yes_recall"),
+        f1_metric("yes_f1"),
+        PARSE_FAILURE_RATE,
+    ),
     build_docs=build_match_docs,
     make_item=make_match_item,
     score=score_match,
@@ -148,7 +160,7 @@ MATCH = TaskSpec(
 MATCH_PAIRWISE = TaskSpec(
     name="rjdb_match_pairwise",
     headline="accuracy",
-    metrics=("accuracy", "parse_failure_rate"),
+    metrics=(accuracy_metric("accuracy"), PARSE_FAILURE_RATE),
     build_docs=build_pairwise_docs,
     make_item=make_pairwise_item,
     score=score_pairwise,

@@ -12,15 +12,14 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+# years_from_text lives in the data layer (the baseline model uses it too); imported here so
+# ``from rjdb_bench.tasks.parsing import years_from_text`` keeps working.
+from rjdb_bench.data.experience import YEAR_RANGE_IN_TEXT, years_from_text
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013+]|\d+[.)]|\(\d+\)|[a-z][.)])\s+(.*\S)\s*$")
-_YEAR_RANGE = re.compile(
-    r"\(?\s*((?:19|20)\d{2})\s*[-\u2013\u2014to]+\s*((?:19|20)\d{2}|present|current|now)\s*\)?",
-    re.I,
-)
 _TITLE_KEYS = ("title", "role", "position", "job_title", "name")
 _ANSWER_KEYS = {"answer", "label", "match", "choice", "prediction", "result"}
-_YEARS_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*\+?\s*(?:years?|yrs?)\b", re.I)
 
 
 # A one-line answer without commas counts as a single item only if it is this short.
@@ -224,39 +223,11 @@ def _years_of(value: Any) -> int | None:
     if isinstance(value, int | float):
         return int(value)
     if isinstance(value, str):
-        if _YEAR_RANGE.search(value):
+        if YEAR_RANGE_IN_TEXT.search(value):
             return years_from_text(value)[1]
         match = re.search(r"\d+", value)
         return int(match.group()) if match else None
     return None
-
-
-def years_from_text(text: str) -> tuple[str, int | None]:
-    """Split ``"Title (2019 - 2023)"`` or ``"Title: 4 years"`` into a title and a year count.
-
-    >>> years_from_text("Junior Systems Admin (2019 - 2023)")
-    ('Junior Systems Admin', 4)
-    >>> years_from_text("4 years as a Data Analyst")
-    ('Data Analyst', 4)
-    >>> years_from_text("Baker")
-    ('Baker', None)
-    >>> years_from_text("Data Analyst (2019 - present)")
-    ('Data Analyst', None)
-    """
-    match = _YEAR_RANGE.search(text)
-    if match:
-        title = (text[: match.start()] + text[match.end() :]).strip(" -,:;\u2013")
-        # "2019 - present" has no year count we could check against gold.
-        years = int(match.group(2)) - int(match.group(1)) if match.group(2).isdigit() else None
-        return title, years
-    match = _YEARS_COUNT.search(text)
-    if match:
-        title = (text[: match.start()] + text[match.end() :]).strip(" -,:;()\u2013")
-        title = re.sub(
-            r"^(?:of\s+)?(?:experience\s+)?(?:as\s+(?:an?\s+)?)", "", title, flags=re.I
-        ).strip()
-        return title, int(float(match.group(1)))
-    return text.strip(), None
 
 
 def parse_experience_list(text: str) -> Parsed:

@@ -40,13 +40,16 @@ from rjdb_bench.data.conll import read_conll
 from rjdb_bench.metrics.bio import bio_spans
 from rjdb_bench.metrics.spans import Projection, project_strings, span_counts, span_statistics
 from rjdb_bench.tasks.base import (
+    PARSE_FAILURE_RATE,
     Doc,
     Item,
     Scored,
     ScoringSettings,
     TaskSpec,
+    f1_metric,
     make_item,
     parse_failure_statistic,
+    rate_metric,
 )
 from rjdb_bench.tasks.demonstrations import render_span_examples, span_examples
 from rjdb_bench.tasks.parsing import parse_string_list
@@ -72,6 +75,7 @@ def build_span_docs(task: str, sentences: Sequence[Any], examples: str) -> list[
                 "task": task,
                 "family": "spans",
                 "doc_key": sentence.sentence_id,
+                "cluster": sentence.sentence_id,
                 "tokens": tokens,
                 "gold_tags": list(sentence.tags),
                 "sentence": " ".join(tokens),
@@ -127,15 +131,17 @@ SPANS = TaskSpec(
     name="spans",
     headline="strict_f1",
     metrics=(
-        "strict_f1",
-        "strict_precision",
-        "strict_recall",
-        "loose_f1",
-        "loose_precision",
-        "loose_recall",
-        "unplaced_rate",
-        "parse_failure_rate",
+        f1_metric("strict_f1"),
+        f1_metric("strict_precision"),
+        f1_metric("strict_recall"),
+        f1_metric("loose_f1"),
+        f1_metric("loose_precision"),
+        f1_metric("loose_recall"),
+        rate_metric("unplaced_rate"),
+        PARSE_FAILURE_RATE,
     ),
+    cluster_unit="sentence",
+    sample_fields=("tokens", "gold_tags", "placed", "unplaced"),
     build_docs=None,
     make_item=make_span_item,
     score=score_spans,

@@ -30,26 +30,12 @@ from lm_eval.api.task import ConfigurableTask
 
 from rjdb_bench.data.download import DataFile, sha256_file
 from rjdb_bench.errors import InputError
-from rjdb_bench.tasks.base import Doc, TaskSpec
+from rjdb_bench.tasks.base import Doc, Item, ScoringSettings, TaskSpec
 from rjdb_bench.tasks.demonstrations import DEFAULT_K
-from rjdb_bench.tasks.lm_eval_hooks import DEFAULT_SEED, EVAL_SPLIT, aggregation, process_results
+from rjdb_bench.tasks.lm_eval_hooks import DEFAULT_SEED, EVAL_SPLIT, process_results
 from rjdb_bench.tasks.registry import register_task_spec
 
 SETTINGS = ("zeroshot", "weak")
-# Metrics where lower is better; every other metric is higher-is-better.
-LOWER_IS_BETTER = frozenset({"parse_failure_rate", "unplaced_rate"})
-
-
-def metric_list(spec: TaskSpec) -> list[dict[str, Any]]:
-    """lm-eval ``metric_list`` entries for every metric of ``spec`` (shared memoised scoring)."""
-    return [
-        {
-            "metric": name,
-            "aggregation": aggregation(name),
-            "higher_is_better": name not in LOWER_IS_BETTER,
-        }
-        for name in spec.metrics
-    ]
 
 
 class SpecTask(ConfigurableTask):
@@ -74,19 +60,19 @@ class SpecTask(ConfigurableTask):
         if not name or not isinstance(name, str):
             where = self.yaml_path or self.__class__.__name__
             raise InputError(f"{where}: the YAML needs a `task:` name")
-        self.spec = replace(self.SPEC, name=name)
+        self.spec = self.spec_for(name)
         options = raw.get("dataset_kwargs") or {}
         if not isinstance(options, Mapping):
             raise self.option_error(None, f"expected a mapping of settings, got {_kind(options)}")
         self.options = dict(options)
         self.check_option_names()
         self.data_provenance: dict[str, dict[str, Any]] = {}
-        register_task_spec(self.spec)
+        self._corpus: tuple[tuple[int, ...], dict[str, float]] | None = None
         full = {
             "test_split": EVAL_SPLIT,
             "num_fewshot": 0,
             "doc_to_target": "{{target}}",
-            "metric_list": metric_list(self.spec),
+            "metric_list": self.metric_list(),
             **self.defaults(),
             **raw,
             "process_results": process_results,
@@ -94,6 +80,43 @@ class SpecTask(ConfigurableTask):
         # Our own options are read by build(); lm-eval must not pass them to load_dataset.
         full.pop("dataset_kwargs", None)
         super().__init__(config=full)
+
+    def spec_for(self, name: str) -> TaskSpec:
+        """The spec of the task named ``name``: :attr:`SPEC` under that name, registered."""
+        spec = replace(self.SPEC, name=name)
+        register_task_spec(spec)
+        return spec
+
+    def metric_list(self) -> list[dict[str, Any]]:
+        """lm-eval ``metric_list`` entries, one per metric of the spec (name and direction)."""
+        return [
+            {
+                "metric": metric.name,
+                "aggregation": self._aggregation(metric.name),
+                "higher_is_better": metric.higher_is_better,
+            }
+            for metric in self.spec.metrics
+        ]
+
+    def _aggregation(self, metric: str):
+        """lm-eval's aggregation of ``metric``: a thin adapter over the task's own scorer.
+
+        Under plain ``lm_eval`` it reports the corpus value (all metrics of the task share one
+        scorer call, remembered by this task object). Under ``rjdb-bench run`` (metadata
+        ``defer_scoring``) it computes nothing: the scoring stage scores the items afterwards.
+        """
+
+        def aggregate(items: list[Item]) -> float:
+            if not items or self.metadata.get("defer_scoring"):
+                return float("nan")
+            key = tuple(map(id, items))
+            if self._corpus is None or self._corpus[0] != key:
+                settings = ScoringSettings(seed=int(self.metadata.get("seed", DEFAULT_SEED)))
+                self._corpus = (key, self.spec.score(items, settings).point_values())
+            return self._corpus[1][metric]
+
+        aggregate.__name__ = f"aggregate_{metric}"
+        return aggregate
 
     @abc.abstractmethod
     def defaults(self) -> dict[str, Any]:

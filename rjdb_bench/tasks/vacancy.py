@@ -40,6 +40,7 @@ from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.ranking import mean_defined, ndcg_at, places_as_scores, spearman_rho
 from rjdb_bench.metrics.statistic import Statistic, safe_divide
 from rjdb_bench.tasks.base import (
+    PARSE_FAILURE_RATE,
     Doc,
     Item,
     Scored,
@@ -47,6 +48,7 @@ from rjdb_bench.tasks.base import (
     TaskSpec,
     make_item,
     parse_failure_statistic,
+    ranking_metric,
 )
 from rjdb_bench.tasks.demonstrations import match_examples
 from rjdb_bench.tasks.parsing import Parsed, find_json, parse_rating
@@ -205,19 +207,24 @@ def score_vacancy(items: Sequence[Item], settings: ScoringSettings) -> Scored:
 
 
 VACANCY_METRICS = (
-    "spearman",
-    "spearman_annotator1",
-    "spearman_annotator2",
-    "ndcg_at_1",
-    "ndcg_at_3",
-    "ndcg_at_1_annotator1",
-    "ndcg_at_1_annotator2",
-    "ndcg_at_3_annotator1",
-    "ndcg_at_3_annotator2",
-    "human_spearman",
-    "human_ndcg_at_1",
-    "human_ndcg_at_3",
-    "parse_failure_rate",
+    *(
+        ranking_metric(name)
+        for name in (
+            "spearman",
+            "spearman_annotator1",
+            "spearman_annotator2",
+            "ndcg_at_1",
+            "ndcg_at_3",
+            "ndcg_at_1_annotator1",
+            "ndcg_at_1_annotator2",
+            "ndcg_at_3_annotator1",
+            "ndcg_at_3_annotator2",
+            "human_spearman",
+            "human_ndcg_at_1",
+            "human_ndcg_at_3",
+        )
+    ),
+    PARSE_FAILURE_RATE,
 )
 
 VACANCY = TaskSpec(
@@ -227,6 +234,8 @@ VACANCY = TaskSpec(
     build_docs=None,
     make_item=make_vacancy_item,
     score=score_vacancy,
+    cluster_unit="cv",
+    sample_fields=("cv", "vacancy"),
     description="Rank 5 real vacancies for each of 29 real CVs against two annotators (OOD).",
     structured_output={"choice": RATINGS},
 )
@@ -302,6 +311,7 @@ class VacancyMatchTask(SpecTask):
                         "family": "vacancy",
                         "doc_key": f"cv{cv}:vacancy{vacancy.number}",
                         "cv": cv,
+                        "cluster": f"cv{cv}",
                         "vacancy": vacancy.number,
                         "vacancy_text": f"{vacancy.title}\n{vacancy.description}",
                         "cv_text": text,

@@ -146,5 +146,7 @@ def test_rescoring_reproduces_every_metric_of_a_stored_run_from_an_earlier_versi
         now = rescored["tasks"][task]
         assert now["n"] == record["n"], task
         for metric, value in record["metrics"].items():
-            assert now["metrics"][metric] == pytest.approx(value, abs=1e-9), (task, metric)
+            # BERTScore is float32 arithmetic rounded to 6 decimals: it can move by 1e-6.
+            tolerance = 1e-5 if metric.startswith("bertscore") else 1e-9
+            assert now["metrics"][metric] == pytest.approx(value, abs=tolerance), (task, metric)
     assert rescored["suites"]["rjdb"]["score"] == pytest.approx(stored["suites"]["rjdb"]["score"])

@@ -211,6 +211,9 @@ class SpanExtractionTask(SpecTask):
         examples = ""
         if weak:
             examples = render_span_examples(span_examples(*self.demonstration_rows()))
+        limit = self.metadata.get("limit")  # rjdb-bench run limit=N: one doc per sentence
+        if limit:
+            sentences = sentences[: int(limit)]
         return build_span_docs(self.spec.name, sentences, examples)
 
     def files_option(self) -> list[str]:

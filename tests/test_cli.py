@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rjdb_bench.cli import main
+from rjdb_bench.resources import tasks_dir
 
 HEADLINES = {
     "rjdb_match": "accuracy",
@@ -116,8 +118,12 @@ def test_results_record_provenance(oracle_full_run: Path) -> None:
     assert "lm-eval" in results["environment"]["libraries"]
     assert results["seed"] == 1234
     assert results["model"]["name"] == "oracle"
-    for record in results["tasks"].values():
-        assert record["version"] == 1.0
+    for task, record in results["tasks"].items():
+        # the version its YAML declares
+        declared = re.search(
+            r"^  version: (\S+)$", (tasks_dir() / "rjdb" / f"{task}.yaml").read_text(), re.M
+        )
+        assert record["version"] == float(declared.group(1)), task
         assert len(record["prompt_template_sha256"]) == 64
         assert len(record["prompts_sha256"]) == 64
         assert record["generation_kwargs"]["do_sample"] is False

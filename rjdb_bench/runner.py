@@ -131,7 +131,7 @@ def _task_record(
         "version": task.config.metadata.get("version"),
         "headline": spec.headline,
         "metrics": scores.as_dict(),
-        "metric_info": {metric.name: metric.describe() for metric in spec.metrics},
+        "metric_info": scores.describe_metrics(spec),
         "cluster_unit": spec.cluster_unit,
         "n": scores.n,
         "prompt_template_sha256": _sha256(template),
@@ -181,8 +181,17 @@ def score_run(
         items = [sample[spec.headline] for sample in samples]
         scores[name] = score_task(spec, items, settings)
         records[name] = [
-            sample_record(s["doc_id"], s["prompt_hash"], item, per_item, spec.sample_fields)
-            for s, item, per_item in zip(samples, items, scores[name].per_item, strict=True)
+            sample_record(
+                s["doc_id"],
+                s["prompt_hash"],
+                item,
+                per_item,
+                spec.sample_fields,
+                scores[name].item_columns(k),
+            )
+            for k, (s, item, per_item) in enumerate(
+                zip(samples, items, scores[name].per_item, strict=True)
+            )
         ]
     return scores, records
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
-from rjdb_bench.metrics.statistic import Statistic, safe_divide
+from rjdb_bench.metrics.statistic import Reduction, Statistic
 
 INVALID = "<unparsed>"
 
@@ -79,7 +79,7 @@ def accuracy_statistic(indicators: np.ndarray) -> Statistic:
     """Accuracy over :func:`label_indicators` columns."""
     n_docs = np.ones((len(indicators), 1))
     columns = np.hstack([indicators[:, :1], n_docs])
-    return Statistic(columns, lambda s: safe_divide(s[..., 0], s[..., 1], np.nan))
+    return Statistic(columns, Reduction("ratio"))
 
 
 def label_f1_statistics(indicators: np.ndarray, labels: Sequence[str]) -> dict[str, Statistic]:
@@ -88,19 +88,10 @@ def label_f1_statistics(indicators: np.ndarray, labels: Sequence[str]) -> dict[s
     Keys: ``"<label>_precision"``, ``"<label>_recall"``, ``"<label>_f1"`` and ``"macro_f1"``.
     """
 
-    def per_label(s: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        tp, predicted, true = s[..., 1 + 3 * i], s[..., 2 + 3 * i], s[..., 3 + 3 * i]
-        return (
-            safe_divide(tp, predicted, 0.0),
-            safe_divide(tp, true, 0.0),
-            safe_divide(2 * tp, predicted + true, 0.0),
-        )
-
     out: dict[str, Statistic] = {}
     for i, label in enumerate(labels):
-        for j, name in enumerate(("precision", "recall", "f1")):
-            out[f"{label}_{name}"] = Statistic(indicators, lambda s, i=i, j=j: per_label(s, i)[j])
-    out["macro_f1"] = Statistic(
-        indicators, lambda s: np.mean([per_label(s, i)[2] for i in range(len(labels))], axis=0)
-    )
+        for name in ("precision", "recall", "f1"):
+            reduction = Reduction("label_prf", {"label": i, "which": name})
+            out[f"{label}_{name}"] = Statistic(indicators, reduction)
+    out["macro_f1"] = Statistic(indicators, Reduction("macro_label_f1", {"labels": len(labels)}))
     return out

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from rjdb_bench.metrics.normalize import normalized_list, normalized_set
-from rjdb_bench.metrics.statistic import Statistic, safe_divide
+from rjdb_bench.metrics.statistic import Statistic, prf_from_counts, prf_statistic
 
 DEFAULT_SOFT_THRESHOLD = 0.8
 
@@ -29,17 +29,6 @@ class PRF(NamedTuple):
     precision: float
     recall: float
     f1: float
-
-
-def prf_from_counts(
-    tp: np.ndarray, fp: np.ndarray, fn: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision, recall and F1 from (pooled) counts, vectorised, with the conventions above."""
-    tp, fp, fn = (np.asarray(x, dtype=float) for x in (tp, fp, fn))
-    precision = safe_divide(tp, tp + fp, np.where(fn == 0, 1.0, 0.0))
-    recall = safe_divide(tp, tp + fn, np.where(fp == 0, 1.0, 0.0))
-    f1 = safe_divide(2 * tp, 2 * tp + fp + fn, 1.0)
-    return precision, recall, f1
 
 
 def set_counts(y_true: Sequence[Iterable[str]], y_pred: Sequence[Iterable[str]]) -> np.ndarray:
@@ -155,26 +144,17 @@ def soft_set_prf(
 
 def f1_statistic(counts: np.ndarray) -> Statistic:
     """Micro-F1 as a :class:`Statistic` over per-document ``(tp, fp, fn)``."""
-    return Statistic(
-        np.asarray(counts, dtype=float),
-        lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[2],
-    )
+    return prf_statistic(counts, "f1")
 
 
 def precision_statistic(counts: np.ndarray) -> Statistic:
     """Micro-precision as a :class:`Statistic` over per-document ``(tp, fp, fn)``."""
-    return Statistic(
-        np.asarray(counts, dtype=float),
-        lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[0],
-    )
+    return prf_statistic(counts, "precision")
 
 
 def recall_statistic(counts: np.ndarray) -> Statistic:
     """Micro-recall as a :class:`Statistic` over per-document ``(tp, fp, fn)``."""
-    return Statistic(
-        np.asarray(counts, dtype=float),
-        lambda s: prf_from_counts(s[..., 0], s[..., 1], s[..., 2])[1],
-    )
+    return prf_statistic(counts, "recall")
 
 
 def _average(counts: np.ndarray, average: str) -> PRF:

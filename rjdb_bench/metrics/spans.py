@@ -44,7 +44,7 @@ unplaced string, a false negative per unmatched gold span. *Loose* precision is 
 predictions (placed spans plus unplaced strings) that share at least one token with a gold
 span, loose recall the share of gold spans that share a token with some placed span, loose
 F1 their harmonic mean. Empty denominators follow
-:func:`~rjdb_bench.metrics.sets.prf_from_counts`: with nothing predicted precision is 1 if
+:func:`~rjdb_bench.metrics.statistic.prf_from_counts`: with nothing predicted precision is 1 if
 there is no gold either and 0 otherwise; with no gold recall is 1 if nothing is predicted and
 0 otherwise; F1 is then 1 only when both are empty. ``unplaced_rate`` is the share of
 predictions that could not be placed (0 with no predictions).
@@ -61,7 +61,7 @@ import numpy as np
 
 from rjdb_bench.metrics.bio import Span, bio_spans, spans_to_bio
 from rjdb_bench.metrics.sets import f1_statistic, precision_statistic, recall_statistic
-from rjdb_bench.metrics.statistic import Statistic, ratio_statistic, safe_divide
+from rjdb_bench.metrics.statistic import Reduction, Statistic, ratio_statistic
 
 
 @dataclass(frozen=True)
@@ -259,23 +259,6 @@ def span_counts(y_true: Sequence[Sequence[str]], projections: Sequence[Projectio
     )
 
 
-def loose_prf(
-    pred_hits: np.ndarray, n_pred: np.ndarray, gold_hits: np.ndarray, n_gold: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Loose precision, recall and F1 from (pooled) counts, vectorised.
-
-    >>> [float(x) for x in loose_prf(1, 3, 1, 2)]
-    [0.3333333333333333, 0.5, 0.4]
-    >>> [float(x) for x in loose_prf(0, 0, 0, 0)] + [float(x) for x in loose_prf(0, 0, 0, 2)]
-    [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
-    """
-    n_pred, n_gold = np.asarray(n_pred, dtype=float), np.asarray(n_gold, dtype=float)
-    precision = safe_divide(pred_hits, n_pred, np.where(n_gold == 0, 1.0, 0.0))
-    recall = safe_divide(gold_hits, n_gold, np.where(n_pred == 0, 1.0, 0.0))
-    f1 = safe_divide(2 * precision * recall, precision + recall, 0.0)
-    return precision, recall, f1
-
-
 def span_statistics(
     strict: np.ndarray, loose: np.ndarray, unplaced: np.ndarray
 ) -> dict[str, Statistic]:
@@ -294,9 +277,9 @@ def span_statistics(
         "strict_f1": f1_statistic(strict),
         "strict_precision": precision_statistic(strict),
         "strict_recall": recall_statistic(strict),
-        "loose_f1": Statistic(loose, lambda s: _loose(s)[2]),
-        "loose_precision": Statistic(loose, lambda s: _loose(s)[0]),
-        "loose_recall": Statistic(loose, lambda s: _loose(s)[1]),
+        "loose_f1": Statistic(loose, Reduction("loose_prf", {"which": "f1"})),
+        "loose_precision": Statistic(loose, Reduction("loose_prf", {"which": "precision"})),
+        "loose_recall": Statistic(loose, Reduction("loose_prf", {"which": "recall"})),
         "unplaced_rate": ratio_statistic(unplaced, loose[:, 1], empty=0.0),
     }
 
@@ -317,10 +300,6 @@ def span_scores(
     projections = [project_strings(t, p) for t, p in zip(tokens, y_pred, strict=True)]
     stats = span_statistics(*span_counts(y_true, projections))
     return {name: stat.value() for name, stat in stats.items()}
-
-
-def _loose(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return loose_prf(sums[..., 0], sums[..., 1], sums[..., 2], sums[..., 3])
 
 
 def _overlap(a: Span, b: Span) -> bool:

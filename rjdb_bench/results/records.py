@@ -14,9 +14,11 @@ def sample_record(
     item: Mapping[str, Any],
     scores: Mapping[str, Any],
     extra_fields: Sequence[str] = (),
+    columns: Mapping[str, Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """One line of ``samples/<task>.jsonl``: the doc and its cluster, its prompt hash, the output,
-    parse, gold, per-item scores, and the task's ``extra_fields`` of the item."""
+    parse, gold, per-item scores, the task's ``extra_fields`` of the item, and the doc's row of
+    every metric's statistic ``columns`` (metrics are reductions of their column sums)."""
     return {
         "doc_id": item["doc_key"],
         "cluster": item["cluster"],
@@ -28,6 +30,7 @@ def sample_record(
         "gold": item["gold"],
         **{field: item[field] for field in extra_fields},
         "scores": dict(scores),
+        "columns": dict(columns or {}),
     }
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from rjdb_bench.metrics.bootstrap import bootstrap_ci
 from rjdb_bench.tasks.base import Item, ScoringSettings, TaskSpec
@@ -19,6 +22,26 @@ class TaskScores:
     values: dict[str, float]
     intervals: dict[str, tuple[float, float]]
     per_item: list[dict[str, float | None]]
+    # Per metric: its reduction (name and parameters) and the name of its column set; per
+    # column set: the per-doc columns (n_docs, k). Metrics that share columns share a set.
+    reductions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metric_columns: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def item_columns(self, index: int) -> dict[str, list[float]]:
+        """Doc ``index``'s row of every column set (what its samples line keeps)."""
+        return {name: values[index].tolist() for name, values in self.columns.items()}
+
+    def describe_metrics(self, spec: TaskSpec) -> dict[str, dict[str, Any]]:
+        """``metric_info`` for results files: family, direction, reduction and column set."""
+        return {
+            name: {
+                **spec.metric(name).describe(),
+                "reduce": self.reductions[name],
+                "columns": self.metric_columns[name],
+            }
+            for name in self.values
+        }
 
     def as_dict(self) -> dict[str, float | list[float | None] | None]:
         """Metric values under their spec names, each followed by ``<metric>_ci``."""
@@ -48,10 +71,28 @@ def score_task(spec: TaskSpec, items: Sequence[Item], settings: ScoringSettings)
         seed=settings.seed,
     )
     values = scored.point_values()
+    columns: dict[str, np.ndarray] = {}
+    metric_columns: dict[str, str] = {}
+    for name in spec.metric_names:
+        statistic = scored.statistics[name]
+        shared = next(
+            (key for key, seen in columns.items() if _same(seen, statistic.columns)), None
+        )
+        if shared is None:
+            shared = name
+            columns[name] = np.asarray(statistic.columns, dtype=float)
+        metric_columns[name] = shared
     return TaskScores(
         task=spec.name,
         n=len(items),
         values={name: values[name] for name in spec.metric_names},
         intervals=intervals,
         per_item=scored.per_item,
+        reductions={name: scored.statistics[name].reduce.describe() for name in spec.metric_names},
+        metric_columns=metric_columns,
+        columns=columns,
     )
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or (a.shape == b.shape and np.array_equal(a, b, equal_nan=True))

@@ -38,7 +38,7 @@ from rjdb_bench.data.vacancy import (
 )
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.ranking import mean_defined, ndcg_at, places_as_scores, spearman_rho
-from rjdb_bench.metrics.statistic import Statistic, safe_divide
+from rjdb_bench.metrics.statistic import Statistic, group_mean_statistic
 from rjdb_bench.tasks.base import (
     PARSE_FAILURE_RATE,
     Doc,
@@ -120,21 +120,6 @@ def make_vacancy_item(doc: Doc, output: str) -> Item:
     return item
 
 
-def _annotator_mean(values: np.ndarray, present: np.ndarray) -> Statistic:
-    """Mean over annotators of each annotator's mean over the CVs it ranked."""
-    columns = np.concatenate([values, present], axis=1)
-    n = values.shape[1]
-
-    def reduce(sums: np.ndarray) -> np.ndarray:
-        means = safe_divide(sums[..., :n], sums[..., n:], np.nan)
-        with np.errstate(invalid="ignore"):
-            counted = np.sum(~np.isnan(means), axis=-1)
-            total = np.nansum(means, axis=-1)
-        return safe_divide(total, counted, np.nan)
-
-    return Statistic(columns, reduce)
-
-
 def score_vacancy(items: Sequence[Item], settings: ScoringSettings) -> Scored:
     """Per-CV Spearman ρ and NDCG@1/@3 against each annotator, their means, the human ceiling."""
     by_cv: dict[int, list[int]] = defaultdict(list)
@@ -191,17 +176,19 @@ def score_vacancy(items: Sequence[Item], settings: ScoringSettings) -> Scored:
                     for a, annotator in enumerate(ANNOTATORS)
                 },
             }
-    statistics: dict[str, Statistic] = {"spearman": _annotator_mean(rho, present)}
+    statistics: dict[str, Statistic] = {"spearman": group_mean_statistic(rho, present)}
     for a, annotator in enumerate(ANNOTATORS):
-        statistics[f"spearman_annotator{annotator}"] = _annotator_mean(rho[:, [a]], present[:, [a]])
+        statistics[f"spearman_annotator{annotator}"] = group_mean_statistic(
+            rho[:, [a]], present[:, [a]]
+        )
     for k in _K_VALUES:
-        statistics[f"ndcg_at_{k}"] = _annotator_mean(ndcg[k], present)
+        statistics[f"ndcg_at_{k}"] = group_mean_statistic(ndcg[k], present)
         for a, annotator in enumerate(ANNOTATORS):
-            statistics[f"ndcg_at_{k}_annotator{annotator}"] = _annotator_mean(
+            statistics[f"ndcg_at_{k}_annotator{annotator}"] = group_mean_statistic(
                 ndcg[k][:, [a]], present[:, [a]]
             )
     for name, values in human.items():
-        statistics[f"human_{name}"] = _annotator_mean(values[:, None], human_present[:, None])
+        statistics[f"human_{name}"] = group_mean_statistic(values[:, None], human_present[:, None])
     statistics["parse_failure_rate"] = parse_failure_statistic(items)
     return Scored(statistics, per_item)
 

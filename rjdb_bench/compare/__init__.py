@@ -1,0 +1,1 @@
+"""The regression gate: paired comparisons of run directories (reads runs, never task code)."""

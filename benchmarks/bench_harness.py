@@ -10,6 +10,8 @@ Figures (each against a reference measured in the same process, runs interleaved
 (b)  scoring time for the full test split, every metric (the oracle's outputs), in seconds
      per 1000 docs, BERTScore separately, and as a ratio to (a)'s bare generate time.
 (c)  a cached rerun: wall time and model calls of a second identical run.
+(d)  `rjdb-bench compare` of two full-test-split runs of the `rjdb` suite (the oracle, and a
+     copy with every fourth answer replaced and re-scored): wall time of the gate.
 
 The last line reads `overhead_ratio=<x> prefix_ratio=<y> cached_model_calls=<n>`.
 
@@ -129,6 +131,27 @@ def scoring_cost(data_dir: str | None) -> dict[str, float]:
     }
 
 
+def compare_cost(workdir: Path) -> dict[str, float]:
+    """(d): the gate on two full-split runs of the rjdb suite; seconds of `compare` alone."""
+    from rjdb_bench.cli import main as cli
+    from rjdb_bench.compare.gate import GateSettings, compare_runs
+    from rjdb_bench.results.run_dir import read_run, write_run
+
+    oracle, changed = workdir / "gate-oracle", workdir / "gate-changed"
+    assert cli(["run", "model=oracle", "tasks=[rjdb]", f"output_dir={oracle}"]) == 0
+    run = read_run(oracle)
+    for samples in run.samples.values():
+        for sample in samples[::4]:
+            sample["output"] = "No" if sample["output"] == "Yes" else "[]"
+    write_run(changed, run.results, run.samples)
+    assert cli(["score", str(changed)]) == 0
+    started = time.perf_counter()
+    comparisons = compare_runs(oracle, [changed], GateSettings())
+    seconds = time.perf_counter() - started
+    docs = sum(row.n for row in comparisons[0].rows)
+    return {"compare_docs": docs, "compare_s": round(seconds, 2)}
+
+
 def main() -> None:
     """Run every measurement and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -140,6 +163,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--skip-scoring", action="store_true", help="skip (b), the full-split scoring"
+    )
+    parser.add_argument(
+        "--skip-compare", action="store_true", help="skip (d), the gate on two full-split runs"
     )
     args = parser.parse_args()
 
@@ -215,6 +241,8 @@ def main() -> None:
                 cost["scoring_seconds"] / statistics.median(bare), 2
             ),
         }
+    if not args.skip_compare:
+        figures |= compare_cost(workdir)
     print(json.dumps(figures, indent=2))
     print(
         f"overhead_ratio={overhead_ratio:.3f} prefix_ratio={prefix_ratio:.3f} "

@@ -8,6 +8,7 @@ a Hydra multirun through a launcher plugin, one run directory per job (:mod:`rjd
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from rjdb_bench import __version__
 from rjdb_bench.errors import InputError
 
 EXIT_BAD_INPUT = 2
+EXIT_REGRESSION = 1
 
 
 def compose_config(overrides: Sequence[str]):
@@ -119,8 +121,55 @@ def command_tasks(info: bool = False) -> int:
     return 0
 
 
+def _min_effects(entries: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for entry in entries:
+        key, sep, value = entry.rpartition("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or key.count(":") != 1:
+            raise InputError(f"--min-effect-for: expected task:metric=NUMBER, got {entry!r}")
+    return out
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    """The regression gate: exit 1 on a regression, 0 otherwise, 2 when runs cannot be compared."""
+    from rjdb_bench.atomic import atomic_write_text
+    from rjdb_bench.compare.gate import GateSettings, compare_runs
+    from rjdb_bench.compare.report import as_json, markdown
+
+    settings = GateSettings(
+        alpha=args.alpha,
+        min_effect=args.min_effect,
+        min_effects=_min_effects(args.min_effect_for),
+        metrics=tuple(args.metric),
+        resamples=args.resamples,
+        seed=args.seed,
+        examples=args.examples,
+    )
+    comparisons = compare_runs(args.baseline, args.candidates, settings)
+    text = markdown(comparisons, settings)
+    sys.stdout.write(text)
+    try:
+        if args.markdown:
+            atomic_write_text(args.markdown, text)
+        if args.json:
+            report = as_json(comparisons, settings)
+            atomic_write_text(args.json, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    except OSError as error:
+        raise InputError(f"{error.filename}: cannot write the report ({error.strerror})") from None
+    failed = [c for c in comparisons if c.regressions]
+    if failed:
+        names = ", ".join(f"{r.task}:{r.metric}" for c in failed for r in c.regressions)
+        print(f"rjdb-bench: regression: {names}", file=sys.stderr)
+        return EXIT_REGRESSION
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (sub-commands ``run`` and ``tasks``)."""
+    """The argument parser (sub-commands ``run``, ``score``, ``compare`` and ``tasks``)."""
     parser = argparse.ArgumentParser(
         prog="rjdb-bench", description="Evaluate models on the RJDB benchmark."
     )
@@ -144,6 +193,45 @@ def build_parser() -> argparse.ArgumentParser:
         "score", help="recompute every metric of a run from its saved samples (no model)"
     )
     score.add_argument("run_dir", help="a run's output_dir (holds results.json and samples/)")
+    compare = commands.add_parser(
+        "compare",
+        help="regression gate: paired tests of candidate runs against a baseline run "
+        "(exit 1 on a regression, 2 when the runs cannot be compared)",
+    )
+    compare.add_argument("baseline", help="the baseline run directory")
+    compare.add_argument(
+        "candidates", nargs="+", help="candidate run directories, or a sweep directory (run -m)"
+    )
+    compare.add_argument(
+        "--alpha", type=float, default=0.05, help="false discovery rate (BH-adjusted p < alpha)"
+    )
+    compare.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.01,
+        help="smallest drop, in the metric's units, that fails the gate (default 0.01)",
+    )
+    compare.add_argument(
+        "--min-effect-for",
+        action="append",
+        default=[],
+        metavar="TASK:METRIC=DROP",
+        help="a per-metric minimum effect (repeatable)",
+    )
+    compare.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="TASK:METRIC",
+        help="gate this metric (repeatable; default: every task's headline metric)",
+    )
+    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the resamples")
+    compare.add_argument(
+        "--examples", type=int, default=3, help="items that got worse to show per regression"
+    )
+    compare.add_argument("--markdown", help="also write the markdown table to this file")
+    compare.add_argument("--json", help="write the full report as JSON to this file")
     tasks = commands.add_parser("tasks", help="list tasks and suites")
     tasks.add_argument(
         "--info", action="store_true", help="also show each dataset's licence, source and citation"
@@ -162,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_run(args.overrides)
         if args.command == "score":
             return command_score(args.run_dir)
+        if args.command == "compare":
+            return command_compare(args)
         return command_tasks(info=args.info)
     except InputError as error:
         print(f"rjdb-bench: error: {_one_line(error)}", file=sys.stderr)

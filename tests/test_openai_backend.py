@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from lm_eval.api.instance import Instance
+from lm_requests import generation_request
 from servers import FaultProxy, VLLMServer, free_port, start_vllm_server
 
 from rjdb_bench.cli import main
@@ -566,22 +566,6 @@ PROMPTS = (
     "Job: baker. Resume: ten years of bread and pastry. Does the resume match? Answer:",
     "Job: nurse. Resume: welding and forklift driving. Does the resume match? Answer:",
 )
-
-
-def generation_request(
-    prompt: str, constraint: dict[str, Any] | None = None, task: str | None = "rjdb_match"
-) -> Instance:
-    """A ``generate_until`` request as lm-eval builds it, the constraint in its gen kwargs."""
-    gen_kwargs: dict[str, Any] = {"until": ["\n\n"], "max_gen_toks": 8, "do_sample": False}
-    if constraint is not None:
-        gen_kwargs[OUTPUT_CONSTRAINT_KEY] = constraint
-    return Instance(
-        request_type="generate_until",
-        doc={},
-        arguments=(prompt, gen_kwargs),
-        idx=0,
-        metadata=(task, 0, 1),
-    )
 
 
 def offline_lm(**kwargs: Any) -> OpenAICompatibleLM:

@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import vllm_overrides
 from lm_eval.api.instance import Instance
+from lm_requests import generation_request
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from rjdb_bench.cli import compose_config
@@ -261,23 +262,6 @@ PROMPTS = (
     "Job: data analyst. Resume: SQL, Python, dashboards. Does the resume match? Answer:",
     "Job: nurse. Resume: welding and forklift driving. Does the resume match? Answer:",
 )
-
-
-def generation_request(
-    prompt: str, constraint: dict[str, Any] | None = None, task: str = "rjdb_match", **kwargs: Any
-) -> Instance:
-    """A ``generate_until`` request as lm-eval builds it, the constraint in its gen kwargs."""
-    gen_kwargs: dict[str, Any] = {"until": ["\n\n"], "max_gen_toks": 8, "do_sample": False}
-    gen_kwargs |= kwargs
-    if constraint is not None:
-        gen_kwargs[OUTPUT_CONSTRAINT_KEY] = constraint
-    return Instance(
-        request_type="generate_until",
-        doc={},
-        arguments=(prompt, gen_kwargs),
-        idx=0,
-        metadata=(task, 0, 1),
-    )
 
 
 class RecordingHook:

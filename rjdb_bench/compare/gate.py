@@ -1,0 +1,387 @@
+"""``rjdb-bench compare``: is a candidate run worse than a baseline run, item by item?
+
+Reads run directories only (``rjdb_bench.results.run_dir.read_run``: verified files), never
+task code: every metric is recomputed from the per-doc columns in the samples with the
+reduction ``results.json`` names for it (``metric_info.<metric>.reduce``), and clusters come
+from the samples' ``cluster`` field.
+
+For each gated (task, metric) pair (default: every task's headline metric):
+
+* the two runs must be comparable, or the gate refuses (exit 2, one line): same task version,
+  prompt template and data checksums, the same set of docs, the metric present in both;
+* 0/1 per-item metrics (accuracy) get an exact one-sided McNemar test; every other metric a
+  paired bootstrap that resamples whole clusters (RJDB rows, CVs, sentences) with the same
+  draws for both runs;
+* p-values are adjusted with Benjamini–Hochberg across the gated pairs of a candidate;
+* a pair is a **regression** when its adjusted p < ``alpha`` and the drop is at least the
+  minimum effect; an **improvement** when the change is at least the minimum effect in the
+  good direction and its interval excludes zero; otherwise **no significant change**.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rjdb_bench.compare.stats import (
+    DEFAULT_ALPHA,
+    benjamini_hochberg,
+    cluster_resample_weights,
+    mcnemar_worse,
+    minimum_detectable_drop,
+    paired_bootstrap_worse,
+)
+from rjdb_bench.errors import InputError
+from rjdb_bench.metrics.statistic import Reduction
+from rjdb_bench.results.run_dir import Run, read_run
+from rjdb_bench.results.writer import RESULTS_FILE
+
+DEFAULT_MIN_EFFECT = 0.01
+DEFAULT_RESAMPLES = 2000
+DEFAULT_SEED = 0
+DEFAULT_EXAMPLES = 3
+SWEEP_INDEX = "sweep.json"
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """The gate's options (``rjdb-bench compare --help``)."""
+
+    alpha: float = DEFAULT_ALPHA
+    min_effect: float = DEFAULT_MIN_EFFECT
+    min_effects: Mapping[str, float] = field(default_factory=dict)  # "task:metric" -> effect
+    metrics: Sequence[str] = ()  # "task:metric"; empty: every task's headline
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    confidence: float = 0.95
+    examples: int = DEFAULT_EXAMPLES
+
+    def effect_for(self, task: str, metric: str) -> float:
+        """The minimum drop that counts for ``task:metric``."""
+        return float(self.min_effects.get(f"{task}:{metric}", self.min_effect))
+
+
+@dataclass
+class Row:
+    """One gated (task, metric) pair of one candidate: the numbers of the report's table."""
+
+    task: str
+    metric: str
+    n: int
+    higher_is_better: bool
+    baseline: float
+    baseline_ci: list[float | None]
+    candidate: float
+    candidate_ci: list[float | None]
+    delta: float
+    delta_ci: list[float]
+    test: str
+    p_value: float
+    minimum_detectable_drop: float
+    min_effect: float
+    p_adjusted: float = math.nan
+    verdict: str = ""
+    notes: list[str] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN as null)."""
+        out = dict(self.__dict__)
+        for key, value in out.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                out[key] = None
+        return out
+
+
+@dataclass
+class Comparison:
+    """One candidate against the baseline."""
+
+    baseline: str
+    candidate: str
+    rows: list[Row]
+    notes: list[str]
+
+    @property
+    def regressions(self) -> list[Row]:
+        """The rows that fail the gate."""
+        return [row for row in self.rows if row.verdict == "regression"]
+
+
+# ------------------------------------------------------------------------------ reading runs
+def expand_candidates(paths: Sequence[str | Path]) -> list[Path]:
+    """Run directories named on the command line; a sweep directory stands for its jobs."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        index_file = path / SWEEP_INDEX
+        if not index_file.is_file():
+            out.append(path)
+            continue
+        from rjdb_bench.sweep import read_index
+
+        index = read_index(path)
+        jobs = index["jobs"]
+        if not jobs:
+            raise InputError.at(index_file, "the sweep has no jobs")
+        for job in jobs:
+            if job.get("status") != "ok" or not job.get("run_dir"):
+                raise InputError.at(
+                    index_file,
+                    f"job {job.get('num')} ({' '.join(job.get('overrides') or [])}) did not "
+                    f"finish ({job.get('status')}): nothing to compare",
+                )
+            out.append(Path(job["run_dir"]))
+    return out
+
+
+def _comparable_run(path: str | Path) -> Run:
+    run = read_run(path)
+    where = Path(path) / RESULTS_FILE
+    for task, record in run.results["tasks"].items():
+        info = record.get("metric_info") or {}
+        if not all(isinstance(i, dict) and "reduce" in i and "columns" in i for i in info.values()):
+            raise InputError.at(
+                where,
+                f"task {task} has no metric reductions (written before rjdb-bench could be "
+                "compared); re-score the run with `rjdb-bench score`",
+            )
+        for sample in run.samples[task][:1]:
+            if "columns" not in sample or "cluster" not in sample:
+                raise InputError.at(
+                    Path(path) / "samples" / f"{task}.jsonl",
+                    "no per-doc columns or clusters; re-score the run with `rjdb-bench score`",
+                )
+    return run
+
+
+# ------------------------------------------------------------------------------- checking
+def _refuse(candidate: Run, message: str) -> InputError:
+    return InputError(f"cannot compare {candidate.path} with the baseline: {message}")
+
+
+def _check_comparable(baseline: Run, candidate: Run, task: str, metric: str) -> list[str]:
+    """Refuse runs that cannot be compared on ``task:metric``; return notes for the report."""
+    base, cand = baseline.results["tasks"], candidate.results["tasks"]
+    if task not in base:
+        raise InputError(f"{baseline.path}: the baseline has no task {task}")
+    if task not in cand:
+        raise _refuse(candidate, f"it has no task {task}")
+    b, c = base[task], cand[task]
+    for name, run_record in (("baseline", b), ("candidate", c)):
+        if metric not in run_record.get("metric_info", {}):
+            raise _refuse(candidate, f"the {name} has no metric {task}:{metric}")
+    if b.get("version") != c.get("version"):
+        raise _refuse(
+            candidate,
+            f"{task} is version {c.get('version')} there, {b.get('version')} in the baseline",
+        )
+    if b.get("prompt_template_sha256") != c.get("prompt_template_sha256"):
+        raise _refuse(candidate, f"{task}'s prompt template differs")
+    for key in b.get("data") or []:
+        mine = (baseline.results.get("data") or {}).get(key, {}).get("sha256")
+        theirs = (candidate.results.get("data") or {}).get(key, {}).get("sha256")
+        if mine != theirs:
+            raise _refuse(
+                candidate, f"{task} read different data ({key}: sha256 {theirs} vs {mine})"
+            )
+    if b["metric_info"][metric]["reduce"] != c["metric_info"][metric]["reduce"]:
+        raise _refuse(candidate, f"{task}:{metric} is computed differently")
+    base_ids = [s["doc_id"] for s in baseline.samples[task]]
+    cand_ids = {s["doc_id"] for s in candidate.samples[task]}
+    if set(base_ids) != cand_ids:
+        only_base = len(set(base_ids) - cand_ids)
+        only_cand = len(cand_ids - set(base_ids))
+        raise _refuse(
+            candidate,
+            f"{task} has different docs ({only_base} only in the baseline, {only_cand} only in "
+            "the candidate; e.g. a different limit)",
+        )
+    notes = []
+    if b.get("prompts_sha256") != c.get("prompts_sha256"):
+        notes.append(f"{task}: rendered prompts differ (same template; e.g. another chat template)")
+    return notes
+
+
+# ------------------------------------------------------------------------------- testing
+def _columns(run: Run, task: str, metric: str, order: Sequence[Any]) -> np.ndarray:
+    name = run.results["tasks"][task]["metric_info"][metric]["columns"]
+    by_id = {json.dumps(s["doc_id"]): s for s in run.samples[task]}
+    rows = [by_id[json.dumps(doc_id)]["columns"][name] for doc_id in order]
+    return np.array([[math.nan if v is None else v for v in row] for row in rows], dtype=float)
+
+
+def _is_binary_mean(reduction: Reduction, columns: np.ndarray) -> bool:
+    return (
+        reduction.name == "ratio"
+        and columns.shape[1] == 2
+        and bool(np.all(columns[:, 1] == 1.0))
+        and bool(np.all(np.isin(columns[:, 0], (0.0, 1.0))))
+    )
+
+
+def _variance(values: np.ndarray) -> float:
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(np.var(values, ddof=1)) if values.size > 1 else math.nan
+
+
+def _item_values(reduction: Reduction, columns: np.ndarray) -> np.ndarray:
+    """Each doc's own value of the metric (for showing what got worse)."""
+    with np.errstate(all="ignore"):
+        return np.asarray(reduction(columns), dtype=float)
+
+
+def _examples(
+    baseline: Run, candidate: Run, task: str, order: Sequence[Any], worse: np.ndarray, k: int
+) -> list[dict[str, Any]]:
+    by_id = {json.dumps(s["doc_id"]): s for s in candidate.samples[task]}
+    base_by_id = {json.dumps(s["doc_id"]): s for s in baseline.samples[task]}
+    picked = [i for i in np.argsort(-worse, kind="stable") if worse[i] > 0][:k]
+    out = []
+    for i in picked:
+        key = json.dumps(order[i])
+        out.append(
+            {
+                "doc_id": order[i],
+                "gold": base_by_id[key]["gold"],
+                "baseline": base_by_id[key]["prediction"],
+                "candidate": by_id[key]["prediction"],
+                "baseline_output": base_by_id[key]["output"],
+                "candidate_output": by_id[key]["output"],
+                "drop": float(worse[i]),
+            }
+        )
+    return out
+
+
+def compare_pair(
+    baseline: Run, candidate: Run, task: str, metric: str, settings: GateSettings
+) -> Row:
+    """Test ``task:metric`` of ``candidate`` against ``baseline`` (before the BH adjustment)."""
+    notes = _check_comparable(baseline, candidate, task, metric)
+    base_record = baseline.results["tasks"][task]
+    cand_record = candidate.results["tasks"][task]
+    info = base_record["metric_info"][metric]
+    higher = bool(info["higher_is_better"])
+    reduction = Reduction.from_description(info["reduce"])
+    order = [s["doc_id"] for s in baseline.samples[task]]
+    clusters = [json.dumps(s["cluster"]) for s in baseline.samples[task]]
+    base_cols = _columns(baseline, task, metric, order)
+    cand_cols = _columns(candidate, task, metric, order)
+    for run, record, cols in (
+        (baseline, base_record, base_cols),
+        (candidate, cand_record, cand_cols),
+    ):
+        recorded = record["metrics"].get(metric)
+        recomputed = float(reduction(cols.sum(axis=0)))
+        if recorded is not None and not math.isclose(recorded, recomputed, abs_tol=1e-6):
+            raise InputError.at(
+                run.path / RESULTS_FILE,
+                f"{task}:{metric} is {recorded} but its samples give {recomputed}",
+            )
+    weights = cluster_resample_weights(clusters, n_resamples=settings.resamples, seed=settings.seed)
+    boot = paired_bootstrap_worse(
+        base_cols,
+        cand_cols,
+        reduction,
+        weights=weights,
+        higher_is_better=higher,
+        confidence=settings.confidence,
+        alpha=settings.alpha,
+    )
+    # The smallest drop this n can show: an unpaired comparison of two runs with these runs'
+    # own spreads (paired tests detect smaller drops, so this is an upper bound; two runs
+    # without any spread, e.g. perfect ones, give 0). Binary metrics: an exact McNemar test
+    # needs at least ceil(log2(1/alpha)) discordant items before it can reject at all.
+    spread = math.sqrt(
+        _variance(reduction(weights @ base_cols)) + _variance(reduction(weights @ cand_cols))
+    )
+    detectable = minimum_detectable_drop(spread, alpha=settings.alpha)
+    if _is_binary_mean(reduction, base_cols) and _is_binary_mean(reduction, cand_cols):
+        good = (lambda c: c[:, 0]) if higher else (lambda c: 1.0 - c[:, 0])
+        test = mcnemar_worse(good(base_cols), good(cand_cols))
+        p_value, test_name = test.p_value, "McNemar (exact, one-sided)"
+        floor = math.ceil(math.log2(1 / settings.alpha)) / max(len(order), 1)
+        detectable = max(detectable, floor)
+    else:
+        p_value, test_name = boot.p_value, "paired cluster bootstrap (one-sided)"
+    item_base, item_cand = _item_values(reduction, base_cols), _item_values(reduction, cand_cols)
+    worse = (item_base - item_cand) if higher else (item_cand - item_base)
+    return Row(
+        task=task,
+        metric=metric,
+        n=len(order),
+        higher_is_better=higher,
+        baseline=boot.baseline,
+        baseline_ci=list(base_record["metrics"].get(f"{metric}_ci") or [None, None]),
+        candidate=boot.candidate,
+        candidate_ci=list(cand_record["metrics"].get(f"{metric}_ci") or [None, None]),
+        delta=boot.delta,
+        delta_ci=[float(boot.ci[0]), float(boot.ci[1])],
+        test=test_name,
+        p_value=float(p_value),
+        minimum_detectable_drop=float(detectable),
+        min_effect=settings.effect_for(task, metric),
+        notes=notes,
+        examples=_examples(
+            baseline, candidate, task, order, np.nan_to_num(worse), settings.examples
+        ),
+    )
+
+
+def _verdict(row: Row, alpha: float) -> str:
+    drop = -row.delta if row.higher_is_better else row.delta
+    if math.isfinite(row.p_adjusted) and row.p_adjusted < alpha and drop >= row.min_effect:
+        return "regression"
+    low, high = row.delta_ci
+    better_ci = low > 0 if row.higher_is_better else high < 0
+    if -drop >= row.min_effect and better_ci:
+        return "improvement"
+    return "no significant change"
+
+
+def gated_pairs(baseline: Run, settings: GateSettings) -> list[tuple[str, str]]:
+    """``(task, metric)`` pairs the gate tests: ``settings.metrics`` or every headline."""
+    if not settings.metrics:
+        return [(task, record["headline"]) for task, record in baseline.results["tasks"].items()]
+    pairs = []
+    for entry in settings.metrics:
+        task, sep, metric = entry.partition(":")
+        if not sep or not task or not metric:
+            raise InputError(f"--metric: expected task:metric, got {entry!r}")
+        pairs.append((task, metric))
+    return pairs
+
+
+def compare_runs(
+    baseline_dir: str | Path, candidate_dirs: Sequence[str | Path], settings: GateSettings
+) -> list[Comparison]:
+    """Compare every candidate with the baseline (every refusal before any test is run)."""
+    if not 0 < settings.alpha < 1:
+        raise InputError(f"--alpha: expected a number between 0 and 1, got {settings.alpha}")
+    if settings.resamples < 100:
+        raise InputError(f"--resamples: expected at least 100, got {settings.resamples}")
+    baseline = _comparable_run(baseline_dir)
+    candidates = [_comparable_run(path) for path in expand_candidates(candidate_dirs)]
+    pairs = gated_pairs(baseline, settings)
+    for candidate in candidates:
+        for task, metric in pairs:
+            _check_comparable(baseline, candidate, task, metric)
+    comparisons = []
+    for candidate in candidates:
+        rows = [compare_pair(baseline, candidate, t, m, settings) for t, m in pairs]
+        finite = [i for i, row in enumerate(rows) if math.isfinite(row.p_value)]
+        adjusted = benjamini_hochberg([rows[i].p_value for i in finite])
+        for i, p in zip(finite, adjusted, strict=True):
+            rows[i].p_adjusted = float(p)
+        for row in rows:
+            row.verdict = _verdict(row, settings.alpha)
+        notes = sorted({note for row in rows for note in row.notes})
+        comparisons.append(Comparison(str(baseline.path), str(candidate.path), rows, notes))
+    return comparisons

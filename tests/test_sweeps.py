@@ -244,3 +244,12 @@ def test_two_checkpoints_sweep_through_submitit_local(
     job_ids = [job["job_id"] for job in index["jobs"]]
     for job_id in job_ids:
         assert list((sweep_dir / ".submitit" / job_id).glob("*_log.out"))
+    # The sweep feeds the gate: the first checkpoint's run is the baseline, the sweep directory
+    # the candidates (the baseline itself, then the second checkpoint).
+    report = tmp_path / "gate.json"
+    code = main(["compare", index["jobs"][0]["run_dir"], str(sweep_dir), "--json", str(report)])
+    assert code in (0, 1)  # two random models: whichever way they differ, the gate decides
+    comparisons = json.loads(report.read_text())["comparisons"]
+    assert [Path(c["candidate"]).name for c in comparisons] == ["0", "1"]
+    assert [row["delta"] for row in comparisons[0]["rows"]] == [0.0]
+    assert comparisons[0]["rows"][0]["verdict"] == "no significant change"

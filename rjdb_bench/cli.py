@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rjdb_bench import __version__
 from rjdb_bench.errors import InputError
@@ -168,13 +169,18 @@ def command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``rjdb-bench: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"rjdb-bench: error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (sub-commands ``run``, ``score``, ``compare`` and ``tasks``)."""
-    parser = argparse.ArgumentParser(
-        prog="rjdb-bench", description="Evaluate models on the RJDB benchmark."
-    )
+    parser = _Parser(prog="rjdb-bench", description="Evaluate models on the RJDB benchmark.")
     parser.add_argument("--version", action="version", version=f"rjdb-bench {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
         "run",
         help="evaluate a model (Hydra overrides: model=..., tasks=[...], limit=N, output_dir=DIR)",

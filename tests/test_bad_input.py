@@ -608,3 +608,22 @@ def test_score_accepts_a_consistent_rewrite_by_another_writer(
     assert main(["score", str(run)]) == 0
     rescored = read_run(run)
     assert rescored.results["tasks"]["rjdb_match"]["metrics"]["accuracy"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["nope"], "invalid choice: 'nope'"),
+        (["compare"], "the following arguments are required: baseline, candidates"),
+        (["compare", "--alpha", "abc", "a", "b"], "argument --alpha: invalid float value: 'abc'"),
+        (["score"], "the following arguments are required: run_dir"),
+    ],
+)
+def test_command_line_usage_errors_are_one_line(
+    args: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rjdb-bench: error: ") and fragment in lines[0]

@@ -25,6 +25,10 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         tmp = Path(name)
+        # mkstemp makes the file private; the result gets the permissions of a normal write.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
     try:
         yield tmp
         if directory and target.exists():

@@ -169,6 +169,26 @@ def command_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_leaderboard(args: argparse.Namespace) -> int:
+    """``leaderboard add RUN...``, ``leaderboard remove ID``, ``leaderboard list``."""
+    from rjdb_bench.leaderboard.board import add_runs, read_board, remove_entry
+
+    if args.action == "add":
+        for entry in add_runs(args.run_dirs, args.board):
+            print(f"added {entry['id']}  {entry['name']}  ({len(entry['tasks'])} tasks)")
+    elif args.action == "remove":
+        entry = remove_entry(args.entry, args.board)
+        print(f"removed {entry['id']}  {entry['name']}")
+    else:
+        for entry in read_board(args.board)["entries"]:
+            tasks = ", ".join(sorted(entry["tasks"]))
+            reference = f" [{entry['reference']}]" if entry["reference"] else ""
+            print(
+                f"{entry['id']}  {entry['name']}{reference}  {entry['date']}  limit={entry['limit']}  {tasks}"
+            )
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (``rjdb-bench: error: ...``) and exit code 2."""
 
@@ -238,6 +258,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--markdown", help="also write the markdown table to this file")
     compare.add_argument("--json", help="write the full report as JSON to this file")
+    board = commands.add_parser(
+        "leaderboard", help="add runs to, remove from, list the leaderboard"
+    )
+    actions = board.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, text in (
+        ("add", "add (or replace) the entries of verified run directories"),
+        ("remove", "remove one entry by its id"),
+        ("list", "list the entries"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--board", default="leaderboard", help="the board's folder")
+        if name == "add":
+            action.add_argument("run_dirs", nargs="+", help="run directories")
+        if name == "remove":
+            action.add_argument("entry", help="the entry's id (leaderboard list)")
     tasks = commands.add_parser("tasks", help="list tasks and suites")
     tasks.add_argument(
         "--info", action="store_true", help="also show each dataset's licence, source and citation"
@@ -258,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_score(args.run_dir)
         if args.command == "compare":
             return command_compare(args)
+        if args.command == "leaderboard":
+            return command_leaderboard(args)
         return command_tasks(info=args.info)
     except InputError as error:
         print(f"rjdb-bench: error: {_one_line(error)}", file=sys.stderr)

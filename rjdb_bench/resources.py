@@ -1,4 +1,4 @@
-"""Locate the task YAMLs and Hydra configs, in a source checkout or an installed wheel."""
+"""Locate the task YAMLs, Hydra configs and leaderboard schema, in a checkout or a wheel."""
 
 from __future__ import annotations
 
@@ -22,3 +22,9 @@ def tasks_dir() -> Path:
 def configs_dir() -> Path:
     """The folder of Hydra configs (``configs/`` in a checkout)."""
     return _resource("configs")
+
+
+def leaderboard_schema() -> Path:
+    """The leaderboard's JSON Schema (``leaderboard/schema.json`` in a checkout)."""
+    packaged = _PACKAGE / "_resources" / "leaderboard_schema.json"
+    return packaged if packaged.is_file() else _PACKAGE.parent / "leaderboard" / "schema.json"

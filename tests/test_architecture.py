@@ -29,7 +29,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "rjdb_bench.scoring": ("rjdb_bench.models", "rjdb_bench.results"),
     # A run directory is written and read without task code, models or scoring.
     "rjdb_bench.results": ("rjdb_bench.models", "rjdb_bench.tasks", "rjdb_bench.scoring"),
-    # The regression gate reads run directories: no task code, no model, no scorer, no runner.
+    # The leaderboard and the gate read run directories: no task code, no model, no scorer.
+    "rjdb_bench.leaderboard": (
+        "rjdb_bench.models",
+        "rjdb_bench.tasks",
+        "rjdb_bench.scoring",
+        "rjdb_bench.runner",
+        "rjdb_bench.rescore",
+    ),
     "rjdb_bench.compare": (
         "rjdb_bench.models",
         "rjdb_bench.tasks",

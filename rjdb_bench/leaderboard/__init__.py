@@ -1,0 +1,1 @@
+"""The published leaderboard: entries built from verified run directories (never task code)."""

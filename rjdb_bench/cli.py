@@ -170,12 +170,16 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
-    """``leaderboard add RUN...``, ``leaderboard remove ID``, ``leaderboard list``."""
+    """``leaderboard add RUN...``, ``remove ID``, ``list``, ``model-card RUN``."""
     from rjdb_bench.leaderboard.board import add_runs, read_board, remove_entry
 
     if args.action == "add":
         for entry in add_runs(args.run_dirs, args.board):
             print(f"added {entry['id']}  {entry['name']}  ({len(entry['tasks'])} tasks)")
+    elif args.action == "model-card":
+        from rjdb_bench.leaderboard.model_card import model_index
+
+        sys.stdout.write(model_index(args.run_dir, model_name=args.model_name))
     elif args.action == "remove":
         entry = remove_entry(args.entry, args.board)
         print(f"removed {entry['id']}  {entry['name']}")
@@ -266,8 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("add", "add (or replace) the entries of verified run directories"),
         ("remove", "remove one entry by its id"),
         ("list", "list the entries"),
+        ("model-card", "print a Hugging Face model-index block for a run"),
     ):
         action = actions.add_parser(name, help=text)
+        if name == "model-card":
+            action.add_argument("run_dir", help="a run directory")
+            action.add_argument("--model-name", help="the name in the card (default: the run's)")
+            continue
         action.add_argument("--board", default="leaderboard", help="the board's folder")
         if name == "add":
             action.add_argument("run_dirs", nargs="+", help="run directories")

@@ -10,6 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def default_mode(*, directory: bool = False) -> int:
+    """The permissions a plain ``open``/``mkdir`` would give under this process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
@@ -26,9 +33,7 @@ def atomic_path(target: str | Path, *, directory: bool = False) -> Iterator[Path
         os.close(fd)
         tmp = Path(name)
         # mkstemp makes the file private; the result gets the permissions of a normal write.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, default_mode())
     try:
         yield tmp
         if directory and target.exists():

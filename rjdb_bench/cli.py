@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from rjdb_bench import __version__
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
 
 EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 1
@@ -37,14 +37,8 @@ def compose_config(overrides: Sequence[str]):
             config = compose(config_name="config", overrides=list(overrides))
         OmegaConf.resolve(config)
     except (HydraException, OmegaConfBaseException) as error:
-        raise InputError(f"config: {_one_line(error)}") from None
+        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
     return validate_settings(config)
-
-
-def _one_line(error: BaseException, limit: int = 400) -> str:
-    """The error's message folded onto one line (Hydra spreads its messages over several)."""
-    text = " ".join((str(error).strip() or type(error).__name__).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def command_run(overrides: Sequence[str]) -> int:
@@ -69,7 +63,7 @@ def command_multirun(overrides: Sequence[str]) -> int:
     try:
         index = run_sweep(overrides)
     except (HydraException, OmegaConfBaseException) as error:
-        raise InputError(f"config: {_one_line(error)}") from None
+        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
     print_summary(index)
     failed = [job for job in index["jobs"] if job.get("status") != "ok"]
     if failed:
@@ -306,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_leaderboard(args)
         return command_tasks(info=args.info)
     except InputError as error:
-        print(f"rjdb-bench: error: {_one_line(error)}", file=sys.stderr)
+        print(f"rjdb-bench: error: {one_line(error, ERROR_LIMIT)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("rjdb-bench: interrupted", file=sys.stderr)

@@ -29,3 +29,20 @@ class InputError(Exception):
         where = f"{path}:{line}" if line is not None else str(path)
         what = f"field {field!r}: {message}" if field else message
         return cls(f"{where}: {what}")
+
+
+ERROR_LIMIT = 400  # characters of an error line
+
+
+def one_line(value: object, limit: int | None = None) -> str:
+    """``value`` (an error or any text) folded onto one line, cut to ``limit`` characters.
+
+    >>> one_line(ValueError("bad   value "))
+    'bad value'
+    >>> one_line(KeyError(), limit=10), one_line("x" * 12, limit=10)
+    ('KeyError', 'xxxxxxx...')
+    """
+    text = " ".join(str(value).split())
+    if not text and isinstance(value, BaseException):
+        text = type(value).__name__
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."

@@ -22,6 +22,7 @@ from rjdb_bench.results.writer import RESULTS_FILE, SAMPLES_DIR
 from rjdb_bench.runner import (
     data_sources,
     include_paths,
+    score_fields,
     score_run,
     scoring_settings,
     task_metadata,
@@ -89,12 +90,8 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
 
     scores, samples = score_run({name: loaded[name] for name in outputs}, outputs, settings)
     for name, task_scores in scores.items():
-        spec = task_spec(name)
         record = results["tasks"][name]
-        record["metrics"] = task_scores.as_dict()
-        record["metric_info"] = task_scores.describe_metrics(spec)
-        record["cluster_unit"] = spec.cluster_unit
-        record["n"] = task_scores.n
+        record.update(score_fields(task_spec(name), task_scores))
         record["version"] = loaded[name].config.metadata.get("version")
     results["scoring"] = settings.describe()
 

@@ -34,7 +34,6 @@ from rjdb_bench.results.run_dir import check_output_dir, write_run
 from rjdb_bench.scoring import TaskScores, score_task
 from rjdb_bench.settings import validate_settings
 from rjdb_bench.tasks.base import ScoringSettings
-from rjdb_bench.tasks.lm_eval_hooks import rjdb_provenance
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.selection import check_selection, suites, task_manager
 
@@ -95,9 +94,7 @@ def data_sources(
     files: dict[str, dict[str, Any]] = {}
     used: dict[str, list[str]] = {}
     for name, task in tasks.items():
-        provenance = getattr(task, "data_provenance", None)
-        if provenance is None:  # an in-distribution task: the RJDB split
-            provenance = {"rjdb": rjdb_provenance(metadata)}
+        provenance = getattr(task, "data_provenance", {})  # every task class records its files
         files.update(provenance)
         used[name] = list(provenance)
     return files, used
@@ -118,6 +115,16 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def score_fields(spec: Any, scores: TaskScores) -> dict[str, Any]:
+    """A task record's fields that scoring sets (``run`` writes them, ``score`` replaces them)."""
+    return {
+        "metrics": scores.as_dict(),
+        "metric_info": scores.describe_metrics(spec),
+        "cluster_unit": spec.cluster_unit,
+        "n": scores.n,
+    }
+
+
 def _task_record(
     task: Any, samples: Sequence[Mapping[str, Any]], scores: TaskScores
 ) -> dict[str, Any]:
@@ -130,10 +137,7 @@ def _task_record(
     return {
         "version": task.config.metadata.get("version"),
         "headline": spec.headline,
-        "metrics": scores.as_dict(),
-        "metric_info": scores.describe_metrics(spec),
-        "cluster_unit": spec.cluster_unit,
-        "n": scores.n,
+        **score_fields(spec, scores),
         "prompt_template_sha256": _sha256(template),
         "prompts_sha256": _sha256("\n".join(s["prompt_hash"] for s in samples)),
         "generation_kwargs": dict(task.config.generation_kwargs or {}),
@@ -231,16 +235,15 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
     # after minutes of loading; a new one is created only once the model loaded, so a run that
     # fails earlier creates nothing)
     cache_path = response_cache_path(config) if config.cache.enabled else None
-    if cache_path is not None and (cache_path.exists() or cache_path.is_symlink()):
-        ResponseCache(cache_path).close()
-    cache = None
+    exists = cache_path is not None and (cache_path.exists() or cache_path.is_symlink())
+    cache = ResponseCache(cache_path) if exists else None
     try:
         if model is None:
             model = build_model(OmegaConf.to_container(config.model, resolve=True), metadata)
         send_output_constraints(tasks, model)
         lm = model.lm
         if cache_path is not None and model.cacheable:
-            cache = ResponseCache(cache_path)
+            cache = cache or ResponseCache(cache_path)
             lm = CachedLM(model.lm, cache, model.cache_namespace())
         loaded = time.perf_counter()
 

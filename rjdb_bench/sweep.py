@@ -42,7 +42,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
 
 INDEX_FILE = "sweep.json"
 INDEX_FORMAT = 1
@@ -78,12 +78,6 @@ LAUNCHER_PLUGINS: dict[str, tuple[tuple[str, ...], str]] = {
 
 # The sweep directory of the sweep this process launched (set by SweepIndexCallback).
 _launched: dict[str, Path | None] = {"sweep_dir": None}
-
-
-def one_line(error: BaseException, limit: int = 400) -> str:
-    """The error's message folded onto one line."""
-    text = " ".join((str(error).strip() or type(error).__name__).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _now() -> str:
@@ -261,7 +255,9 @@ def read_index(sweep_dir: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise InputError.at(path, "not found: not a sweep directory (rjdb-bench run -m)") from None
     except (OSError, ValueError) as error:
-        raise InputError.at(path, f"cannot read the sweep index ({one_line(error)})") from None
+        raise InputError.at(
+            path, f"cannot read the sweep index ({one_line(error, ERROR_LIMIT)})"
+        ) from None
     if not isinstance(index, dict) or not isinstance(index.get("jobs"), list):
         raise InputError.at(path, "not a sweep index (no jobs list)")
     if not isinstance(index.get("format"), int) or index["format"] > INDEX_FORMAT:
@@ -297,7 +293,7 @@ def _settings(cfg: DictConfig) -> DictConfig:
     try:
         OmegaConf.resolve(config)
     except OmegaConfBaseException as error:
-        raise InputError(f"config: {one_line(error)}") from None
+        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
     return validate_settings(config)
 
 
@@ -342,11 +338,15 @@ def run_job(cfg: DictConfig) -> int:
         print_results(results, str(settings.output_dir))
         status, code, message = STATUS_OK, 0, None
     except InputError as error:
-        status, code, message = STATUS_FAILED, 2, one_line(error)
+        status, code, message = STATUS_FAILED, 2, one_line(error, ERROR_LIMIT)
         print(f"rjdb-bench: error: job {num}: {message}", file=sys.stderr, flush=True)
     except Exception as error:  # a bug or a crash: keep the traceback, go on with the others
         traceback.print_exc()
-        status, code, message = STATUS_ERROR, 1, f"{type(error).__name__}: {one_line(error)}"
+        status, code, message = (
+            STATUS_ERROR,
+            1,
+            f"{type(error).__name__}: {one_line(error, ERROR_LIMIT)}",
+        )
     if record["run_dir"] is None:
         raw = _raw_output_dir(cfg)
         record["run_dir"] = None if raw is None else _relative(Path(raw).absolute(), sweep_dir)

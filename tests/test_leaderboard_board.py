@@ -41,6 +41,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory, rjdb_data_dir: Path) -> dict[
     return out
 
 
+def add(board: Path, *run_dirs: Path) -> int:
+    """``rjdb-bench leaderboard add RUN... --board BOARD``."""
+    return main(["leaderboard", "add", *map(str, run_dirs), "--board", str(board)])
+
+
 def board_json(board: Path) -> dict:
     data = json.loads((board / "leaderboard.json").read_text())
     jsonschema.validate(data, SCHEMA)
@@ -51,19 +56,7 @@ def test_adding_runs_makes_valid_entries_with_their_per_item_data(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
     board = tmp_path / "board"
-    assert (
-        main(
-            [
-                "leaderboard",
-                "add",
-                str(runs["oracle"]),
-                str(runs["extractive"]),
-                "--board",
-                str(board),
-            ]
-        )
-        == 0
-    )
+    assert add(board, runs["oracle"], runs["extractive"]) == 0
     entries = {e["name"]: e for e in board_json(board)["entries"]}
     assert set(entries) == {"oracle", "oracle-extractive"}
     oracle = entries["oracle"]
@@ -97,10 +90,10 @@ def test_adding_runs_makes_valid_entries_with_their_per_item_data(
 def test_re_adding_a_run_keeps_one_entry(runs: dict[str, Path], tmp_path: Path) -> None:
     board = tmp_path / "board"
     for _ in range(2):
-        assert main(["leaderboard", "add", str(runs["oracle"]), "--board", str(board)]) == 0
+        assert add(board, runs["oracle"]) == 0
     copy = tmp_path / "copy"
     shutil.copytree(runs["oracle"], copy)  # the same run from another folder: the same entry
-    assert main(["leaderboard", "add", str(copy), "--board", str(board)]) == 0
+    assert add(board, copy) == 0
     assert len(board_json(board)["entries"]) == 1
     assert len(list((board / "items").iterdir())) == 1
 
@@ -109,19 +102,7 @@ def test_other_item_sets_are_other_entries_and_not_comparable(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
     board = tmp_path / "board"
-    assert (
-        main(
-            [
-                "leaderboard",
-                "add",
-                str(runs["oracle-10"]),
-                str(runs["oracle"]),
-                "--board",
-                str(board),
-            ]
-        )
-        == 0
-    )
+    assert add(board, runs["oracle-10"], runs["oracle"]) == 0
     a, b = board_json(board)["entries"]
     assert a["id"] != b["id"]
     assert a["tasks"]["rjdb_match"]["comparability"] != b["tasks"]["rjdb_match"]["comparability"]
@@ -165,19 +146,7 @@ def test_remove_and_list(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     board = tmp_path / "board"
-    assert (
-        main(
-            [
-                "leaderboard",
-                "add",
-                str(runs["oracle"]),
-                str(runs["extractive"]),
-                "--board",
-                str(board),
-            ]
-        )
-        == 0
-    )
+    assert add(board, runs["oracle"], runs["extractive"]) == 0
     entries = board_json(board)["entries"]
     capsys.readouterr()
     assert main(["leaderboard", "list", "--board", str(board)]) == 0
@@ -205,15 +174,13 @@ def test_a_bad_run_is_refused_and_the_board_untouched(
     damage, fragment: str, runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     board = tmp_path / "board"
-    assert main(["leaderboard", "add", str(runs["oracle"]), "--board", str(board)]) == 0
+    assert add(board, runs["oracle"]) == 0
     before = (board / "leaderboard.json").read_bytes()
     bad = tmp_path / "bad"
     shutil.copytree(runs["extractive"], bad)
     damage(bad)
     capsys.readouterr()
-    assert (
-        main(["leaderboard", "add", str(runs["oracle-10"]), str(bad), "--board", str(board)]) == 2
-    )
+    assert add(board, runs["oracle-10"], bad) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
     assert (board / "leaderboard.json").read_bytes() == before  # not even the good run was added
@@ -223,5 +190,5 @@ def test_a_damaged_board_is_refused(runs: dict[str, Path], tmp_path: Path, capsy
     board = tmp_path / "board"
     board.mkdir()
     (board / "leaderboard.json").write_text('{"schema_version": 1, "entries": "x"}')
-    assert main(["leaderboard", "add", str(runs["oracle"]), "--board", str(board)]) == 2
+    assert add(board, runs["oracle"]) == 2
     assert "not a valid leaderboard" in capsys.readouterr().err

@@ -87,7 +87,6 @@ class Row:
     min_effect: float
     p_adjusted: float = math.nan
     verdict: str = ""
-    notes: list[str] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -209,10 +208,14 @@ def _check_comparable(baseline: Run, candidate: Run, task: str, metric: str) -> 
 
 
 # ------------------------------------------------------------------------------- testing
-def _columns(run: Run, task: str, metric: str, order: Sequence[Any]) -> np.ndarray:
-    name = run.results["tasks"][task]["metric_info"][metric]["columns"]
-    by_id = {json.dumps(s["doc_id"]): s for s in run.samples[task]}
-    rows = [by_id[json.dumps(doc_id)]["columns"][name] for doc_id in order]
+def _aligned(baseline: Run, candidate: Run, task: str) -> list[dict[str, Any]]:
+    """The candidate's samples of ``task`` in the baseline's doc order."""
+    by_id = {json.dumps(s["doc_id"]): s for s in candidate.samples[task]}
+    return [by_id[json.dumps(s["doc_id"])] for s in baseline.samples[task]]
+
+
+def _columns(samples: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
+    rows = [s["columns"][name] for s in samples]
     return np.array([[math.nan if v is None else v for v in row] for row in rows], dtype=float)
 
 
@@ -238,42 +241,50 @@ def _item_values(reduction: Reduction, columns: np.ndarray) -> np.ndarray:
 
 
 def _examples(
-    baseline: Run, candidate: Run, task: str, order: Sequence[Any], worse: np.ndarray, k: int
+    baseline: Sequence[Mapping[str, Any]],
+    candidate: Sequence[Mapping[str, Any]],
+    worse: np.ndarray,
+    k: int,
 ) -> list[dict[str, Any]]:
-    by_id = {json.dumps(s["doc_id"]): s for s in candidate.samples[task]}
-    base_by_id = {json.dumps(s["doc_id"]): s for s in baseline.samples[task]}
+    """Up to ``k`` docs that got worse, the worst first (samples aligned doc by doc)."""
     picked = [i for i in np.argsort(-worse, kind="stable") if worse[i] > 0][:k]
-    out = []
-    for i in picked:
-        key = json.dumps(order[i])
-        out.append(
-            {
-                "doc_id": order[i],
-                "gold": base_by_id[key]["gold"],
-                "baseline": base_by_id[key]["prediction"],
-                "candidate": by_id[key]["prediction"],
-                "baseline_output": base_by_id[key]["output"],
-                "candidate_output": by_id[key]["output"],
-                "drop": float(worse[i]),
-            }
-        )
-    return out
+    return [
+        {
+            "doc_id": baseline[i]["doc_id"],
+            "gold": baseline[i]["gold"],
+            "baseline": baseline[i]["prediction"],
+            "candidate": candidate[i]["prediction"],
+            "baseline_output": baseline[i]["output"],
+            "candidate_output": candidate[i]["output"],
+            "drop": float(worse[i]),
+        }
+        for i in picked
+    ]
 
 
 def compare_pair(
-    baseline: Run, candidate: Run, task: str, metric: str, settings: GateSettings
+    baseline: Run,
+    candidate: Run,
+    task: str,
+    metric: str,
+    settings: GateSettings,
+    *,
+    weights: np.ndarray,
+    aligned: Sequence[Mapping[str, Any]],
 ) -> Row:
-    """Test ``task:metric`` of ``candidate`` against ``baseline`` (before the BH adjustment)."""
-    notes = _check_comparable(baseline, candidate, task, metric)
+    """Test ``task:metric`` of ``candidate`` against ``baseline`` (before the BH adjustment).
+
+    The runs were checked by :func:`_check_comparable`; ``aligned`` holds the candidate's
+    samples in the baseline's doc order, ``weights`` the task's cluster resamples.
+    """
     base_record = baseline.results["tasks"][task]
     cand_record = candidate.results["tasks"][task]
     info = base_record["metric_info"][metric]
     higher = bool(info["higher_is_better"])
     reduction = Reduction.from_description(info["reduce"])
-    order = [s["doc_id"] for s in baseline.samples[task]]
-    clusters = [json.dumps(s["cluster"]) for s in baseline.samples[task]]
-    base_cols = _columns(baseline, task, metric, order)
-    cand_cols = _columns(candidate, task, metric, order)
+    base_samples = baseline.samples[task]
+    base_cols = _columns(base_samples, info["columns"])
+    cand_cols = _columns(aligned, cand_record["metric_info"][metric]["columns"])
     for run, record, cols in (
         (baseline, base_record, base_cols),
         (candidate, cand_record, cand_cols),
@@ -285,7 +296,6 @@ def compare_pair(
                 run.path / RESULTS_FILE,
                 f"{task}:{metric} is {recorded} but its samples give {recomputed}",
             )
-    weights = cluster_resample_weights(clusters, n_resamples=settings.resamples, seed=settings.seed)
     boot = paired_bootstrap_worse(
         base_cols,
         cand_cols,
@@ -307,7 +317,7 @@ def compare_pair(
         good = (lambda c: c[:, 0]) if higher else (lambda c: 1.0 - c[:, 0])
         test = mcnemar_worse(good(base_cols), good(cand_cols))
         p_value, test_name = test.p_value, "McNemar (exact, one-sided)"
-        floor = math.ceil(math.log2(1 / settings.alpha)) / max(len(order), 1)
+        floor = math.ceil(math.log2(1 / settings.alpha)) / max(len(base_samples), 1)
         detectable = max(detectable, floor)
     else:
         p_value, test_name = boot.p_value, "paired cluster bootstrap (one-sided)"
@@ -316,7 +326,7 @@ def compare_pair(
     return Row(
         task=task,
         metric=metric,
-        n=len(order),
+        n=len(base_samples),
         higher_is_better=higher,
         baseline=boot.baseline,
         baseline_ci=list(base_record["metrics"].get(f"{metric}_ci") or [None, None]),
@@ -328,10 +338,7 @@ def compare_pair(
         p_value=float(p_value),
         minimum_detectable_drop=float(detectable),
         min_effect=settings.effect_for(task, metric),
-        notes=notes,
-        examples=_examples(
-            baseline, candidate, task, order, np.nan_to_num(worse), settings.examples
-        ),
+        examples=_examples(base_samples, aligned, np.nan_to_num(worse), settings.examples),
     )
 
 
@@ -370,18 +377,35 @@ def compare_runs(
     baseline = _comparable_run(baseline_dir)
     candidates = [_comparable_run(path) for path in expand_candidates(candidate_dirs)]
     pairs = gated_pairs(baseline, settings)
-    for candidate in candidates:
-        for task, metric in pairs:
-            _check_comparable(baseline, candidate, task, metric)
+    notes = [
+        sorted({note for t, m in pairs for note in _check_comparable(baseline, candidate, t, m)})
+        for candidate in candidates
+    ]
+    tasks = list(dict.fromkeys(task for task, _ in pairs))
+    weights = {
+        task: cluster_resample_weights(
+            [json.dumps(s["cluster"]) for s in baseline.samples[task]],
+            n_resamples=settings.resamples,
+            seed=settings.seed,
+        )
+        for task in tasks
+    }
     comparisons = []
-    for candidate in candidates:
-        rows = [compare_pair(baseline, candidate, t, m, settings) for t, m in pairs]
+    for candidate, candidate_notes in zip(candidates, notes, strict=True):
+        aligned = {task: _aligned(baseline, candidate, task) for task in tasks}
+        rows = [
+            compare_pair(
+                baseline, candidate, t, m, settings, weights=weights[t], aligned=aligned[t]
+            )
+            for t, m in pairs
+        ]
         finite = [i for i, row in enumerate(rows) if math.isfinite(row.p_value)]
         adjusted = benjamini_hochberg([rows[i].p_value for i in finite])
         for i, p in zip(finite, adjusted, strict=True):
             rows[i].p_adjusted = float(p)
         for row in rows:
             row.verdict = _verdict(row, settings.alpha)
-        notes = sorted({note for row in rows for note in row.notes})
-        comparisons.append(Comparison(str(baseline.path), str(candidate.path), rows, notes))
+        comparisons.append(
+            Comparison(str(baseline.path), str(candidate.path), rows, candidate_notes)
+        )
     return comparisons

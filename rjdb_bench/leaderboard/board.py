@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gzip
 import hashlib
 import json
@@ -60,14 +61,16 @@ def _task_basis(run: Run, task: str) -> dict[str, Any]:
     }
 
 
-def entry_id(run: Run) -> str:
-    """The stable id of the entry ``run`` makes (see the module docstring)."""
+def entry_id(run: Run, bases: Mapping[str, Any] | None = None) -> str:
+    """The stable id of the entry ``run`` makes (see the module docstring); ``bases`` are the
+    tasks' :func:`_task_basis` when the caller has them already."""
     config = run.results.get("config") or {}
+    bases = bases or {task: _task_basis(run, task) for task in run.results["tasks"]}
     basis = {
         "model": run.results["model"],
         "backend": (config.get("model") or {}).get("backend"),
         "limit": run.results.get("limit"),
-        "tasks": {task: _task_basis(run, task) for task in sorted(run.results["tasks"])},
+        "tasks": {task: bases[task] for task in sorted(bases)},
     }
     return _sha256(_canonical(basis))[:16]
 
@@ -99,7 +102,8 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
                 f"{run.path}: task {task} has no per-doc metric columns (written before "
                 "rjdb-bench could compare runs); re-score it with `rjdb-bench score`"
             )
-    identifier = entry_id(run)
+    bases = {task: _task_basis(run, task) for task in results["tasks"]}
+    identifier = entry_id(run, bases)
     items = gzip.compress(_canonical(_items(run)).encode("utf-8"), mtime=0)
     config = results.get("config") or {}
     model = results["model"]
@@ -111,7 +115,7 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
             "headline": record["headline"],
             "n": record["n"],
             "cluster_unit": record.get("cluster_unit", "rjdb_row"),
-            "comparability": _sha256(_canonical(_task_basis(run, task))),
+            "comparability": _sha256(_canonical(bases[task])),
             "metrics": {
                 name: {
                     "value": metrics.get(name),
@@ -152,14 +156,19 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    schema = json.loads(leaderboard_schema().read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
 def validate_board(board: Mapping[str, Any], where: Path) -> None:
     """One-line :class:`InputError` unless ``board`` is valid against the schema."""
     import jsonschema
 
-    schema = json.loads(leaderboard_schema().read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(board)
-    )
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(board))
     if error is not None:
         path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise InputError.at(where, f"not a valid leaderboard at {path}: {error.message}")
@@ -197,10 +206,10 @@ def _write_board(board_dir: Path, board: dict[str, Any]) -> None:
     board["updated"] = _now()
     target = board_dir / BOARD_FILE
     validate_board(board, target)
-    with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(board, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def add_runs(run_dirs: Sequence[str | Path], board_dir: str | Path) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import InputError, one_line
 
 REQUEST_TYPES = ("generate_until", "loglikelihood", "loglikelihood_rolling")
 
@@ -46,10 +46,6 @@ _HINTS = {
     "SQLITE_BUSY": "another process holds it locked; wait for it or set cache.path to another file",
     "SQLITE_LOCKED": "another process holds it locked; wait for it or set cache.path to another file",
 }
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def _sqlite_hint(error: sqlite3.Error) -> str:
@@ -77,7 +73,7 @@ def _problem(db: sqlite3.Connection) -> str | None:
     tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
     if check != "ok":
-        return f"damaged response cache (integrity check: {_one_line(check)}); {_DELETE}"
+        return f"damaged response cache (integrity check: {one_line(check)}); {_DELETE}"
     if not tables:
         return None
     if "responses" not in tables:
@@ -132,7 +128,7 @@ class ResponseCache:
             reason = (
                 f"{blocker} is a file"
                 if blocker is not None and not blocker.is_dir()
-                else _one_line(error.strerror or error)
+                else one_line(error.strerror or error)
             )
             raise InputError.at(
                 self.path,
@@ -179,10 +175,10 @@ class ResponseCache:
             if name == "SQLITE_NOTADB":
                 problem = f"not a response cache (file is not a database); {_DELETE}"
             elif name.startswith("SQLITE_CORRUPT"):
-                problem = f"damaged response cache ({_one_line(error)}); {_DELETE}"
+                problem = f"damaged response cache ({one_line(error)}); {_DELETE}"
             else:
                 problem = (
-                    f"cannot open the response cache ({_one_line(error)}); {_sqlite_hint(error)}"
+                    f"cannot open the response cache ({one_line(error)}); {_sqlite_hint(error)}"
                 )
         if problem is None:
             return
@@ -196,7 +192,7 @@ class ResponseCache:
     def _failure(self, action: str, error: sqlite3.Error) -> InputError:
         return InputError.at(
             self.path,
-            f"cannot {action} the response cache ({_one_line(error)}); {_sqlite_hint(error)}",
+            f"cannot {action} the response cache ({one_line(error)}); {_sqlite_hint(error)}",
         )
 
     @staticmethod

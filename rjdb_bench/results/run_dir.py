@@ -23,6 +23,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rjdb_bench.atomic import default_mode
 from rjdb_bench.errors import InputError
 from rjdb_bench.results.writer import (
     RESULTS_FILE,
@@ -160,13 +162,18 @@ def _link_or_copy(source: str, target: str) -> None:
 _RENAME_EXCHANGE = 2
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux ``renameat2``); False where the system cannot."""
+@functools.lru_cache(maxsize=1)
+def _renameat2() -> Any:
+    """libc's ``renameat2``, or None (looking libc up runs ``ldconfig``: once per process)."""
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+        return None
+    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2``); False where the system cannot."""
+    renameat2 = _renameat2()
     if renameat2 is None:
         return False
     at_fdcwd = -100
@@ -177,12 +184,6 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
         return False
     raise OSError(code, os.strerror(code), str(b))
-
-
-def _default_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o777 & ~umask
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -241,7 +242,10 @@ def write_run(
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
         # mkdtemp makes a private folder; a run directory gets the usual permissions.
-        os.chmod(staging, target.stat().st_mode & 0o7777 if target.is_dir() else _default_mode())
+        os.chmod(
+            staging,
+            target.stat().st_mode & 0o7777 if target.is_dir() else default_mode(directory=True),
+        )
         (staging / SAMPLES_DIR).mkdir()
         manifest = {}
         for task, records in samples.items():

@@ -31,7 +31,7 @@ import yaml
 from lm_eval.tasks._index import TaskIndex
 from lm_eval.tasks._yaml_loader import _Base, _load_module_with_cache
 
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import InputError, one_line
 
 
 @dataclass(eq=False)
@@ -138,7 +138,7 @@ def _load_with_includes(path: Path, seen: Sequence[Path]) -> _Parsed:
             raise InputError.at(path, f"{name}: file not found ({target})", field="include")
         sub = _load_with_includes(target, seen=(*seen, path))
         if not isinstance(sub.data, dict):
-            raise InputError.at(target, f"expected a YAML mapping, got {_kind(sub.data)}")
+            raise InputError.at(target, f"expected a YAML mapping, got {yaml_kind(sub.data)}")
         own.includes.append(sub)
     return own
 
@@ -175,7 +175,7 @@ def _parse(path: Path) -> _Parsed:
 def _check_shape(path: Path, config: Any) -> None:
     """A task (``task:`` name, maybe ``class:``) or a group (``group:`` name), as lm-eval indexes."""
     if not isinstance(config, dict):
-        got = "an empty file" if config is None else _kind(config)
+        got = "an empty file" if config is None else yaml_kind(config)
         raise InputError.at(
             path, f"expected a task config (a YAML mapping with task: or group:), got {got}"
         )
@@ -192,12 +192,14 @@ def _check_shape(path: Path, config: Any) -> None:
         if not isinstance(name, str) or not name:
             extra = "; a list of tasks needs a group: name" if isinstance(name, list) else ""
             raise InputError.at(
-                path, f"expected a task name, got {_kind(name)}{extra}", field="task"
+                path, f"expected a task name, got {yaml_kind(name)}{extra}", field="task"
             )
     else:
         name = config["group"]
         if not isinstance(name, str) or not name:
-            raise InputError.at(path, f"expected a group name, got {_kind(name)}", field="group")
+            raise InputError.at(
+                path, f"expected a group name, got {yaml_kind(name)}", field="group"
+            )
 
 
 def _check_functions(part: _Parsed) -> None:
@@ -213,12 +215,12 @@ def _check_class(path: Path, value: Any) -> None:
     """``class:`` must be a ``!function`` naming something lm-eval can call with the config."""
     if not isinstance(value, FunctionRef):
         raise InputError.at(
-            path, f"expected !function <module>.<Class>, got {_kind(value)}", field="class"
+            path, f"expected !function <module>.<Class>, got {yaml_kind(value)}", field="class"
         )
     if not callable(value.target):
         raise InputError.at(
             path,
-            f"!function {value.spec}: not a class (got {_kind(value.target)})",
+            f"!function {value.spec}: not a class (got {yaml_kind(value.target)})",
             line=value.line,
         )
 
@@ -243,22 +245,18 @@ def _resolve(spec: str, base_dir: Path) -> tuple[Any, str | None]:
             module = __import__(module_name, fromlist=[name])
     except ImportError as e:
         if local.exists():
-            return None, f"importing {where} failed ({type(e).__name__}: {_one_line(e)})"
+            return None, f"importing {where} failed ({type(e).__name__}: {one_line(e)})"
         return None, (
-            f"cannot import {where} ({_one_line(e)}; nor is there a {local.name} beside the YAML)"
+            f"cannot import {where} ({one_line(e)}; nor is there a {local.name} beside the YAML)"
         )
     except Exception as e:  # noqa: BLE001 - user code can raise anything while importing
-        return None, f"importing {where} failed ({type(e).__name__}: {_one_line(e)})"
+        return None, f"importing {where} failed ({type(e).__name__}: {one_line(e)})"
     if not hasattr(module, name):
         return None, f"{where} has no {name!r}"
     return getattr(module, name), None
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
-
-
-def _kind(value: Any) -> str:
+def yaml_kind(value: Any) -> str:
     """A YAML-ish name for the type of ``value``."""
     names = {type(None): "null", dict: "a mapping", list: "a list", str: "a string"}
     return names.get(type(value), type(value).__name__)

@@ -32,6 +32,7 @@ from rjdb_bench.data.download import DataFile, sha256_file
 from rjdb_bench.errors import InputError
 from rjdb_bench.tasks.base import Doc, Item, ScoringSettings, TaskSpec
 from rjdb_bench.tasks.demonstrations import DEFAULT_K
+from rjdb_bench.tasks.include import yaml_kind
 from rjdb_bench.tasks.lm_eval_hooks import DEFAULT_SEED, EVAL_SPLIT, process_results
 from rjdb_bench.tasks.registry import register_task_spec
 
@@ -63,7 +64,9 @@ class SpecTask(ConfigurableTask):
         self.spec = self.spec_for(name)
         options = raw.get("dataset_kwargs") or {}
         if not isinstance(options, Mapping):
-            raise self.option_error(None, f"expected a mapping of settings, got {_kind(options)}")
+            raise self.option_error(
+                None, f"expected a mapping of settings, got {yaml_kind(options)}"
+            )
         self.options = dict(options)
         self.check_option_names()
         self.data_provenance: dict[str, dict[str, Any]] = {}
@@ -202,9 +205,3 @@ class SpecTask(ConfigurableTask):
         return self.record(
             relpath, locate_ood(relpath, ood_dir=self.metadata.get("ood_data_dir") or None)
         )
-
-
-def _kind(value: Any) -> str:
-    """A YAML-ish name for the type of ``value``."""
-    names = {type(None): "null", dict: "a mapping", list: "a list", str: "a string"}
-    return names.get(type(value), type(value).__name__)

@@ -627,3 +627,29 @@ def test_command_line_usage_errors_are_one_line(
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rjdb-bench: error: ") and fragment in lines[0]
+
+
+def test_two_runs_writing_one_run_directory_at_once_leave_one_whole_set(
+    tmp_path: Path, rjdb_data_dir: Path
+) -> None:
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    commands = [
+        [sys.executable, "-m", "rjdb_bench.cli", "run", "model=oracle", *extra, f"output_dir={run}"]
+        for extra in (
+            ["tasks=[rjdb_match]", "limit=4"],
+            ["tasks=[rjdb_skills,rjdb_match]", "limit=6", "model.extractive=true"],
+        )
+    ]
+    processes = [
+        subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    verified = read_run(run)  # whichever finished last, its set is whole and verifies
+    assert set(verified.results["tasks"]) in ({"rjdb_match"}, {"rjdb_skills", "rjdb_match"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

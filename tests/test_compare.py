@@ -142,6 +142,19 @@ def test_the_minimum_effect_decides_whether_a_significant_drop_fails(
     }
 
 
+def test_different_rendered_prompts_are_noted_not_refused(oracle: Path, tmp_path: Path) -> None:
+    # Same template, other rendered prompts (e.g. another model's chat template).
+    candidate = tmp_path / "chat"
+    run = read_run(oracle)
+    run.results["tasks"]["rjdb_match"]["prompts_sha256"] = "0" * 64
+    write_run(candidate, run.results, run.samples)
+    code, report = gate(oracle, candidate)
+    assert code == 0
+    assert report["comparisons"][0]["notes"] == [
+        "rjdb_match: rendered prompts differ (same template; e.g. another chat template)"
+    ]
+
+
 def mismatch_cases() -> list[tuple[str, Callable[[Path, Path], list[str]], str]]:
     def version(oracle: Path, tmp: Path) -> list[str]:
         def bump(results: dict) -> None:

@@ -192,3 +192,31 @@ def test_a_damaged_board_is_refused(runs: dict[str, Path], tmp_path: Path, capsy
     (board / "leaderboard.json").write_text('{"schema_version": 1, "entries": "x"}')
     assert add(board, runs["oracle"]) == 2
     assert "not a valid leaderboard" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("action", ["add", "remove"])
+def test_a_board_folder_that_is_a_file_is_one_line(
+    action: str, runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    board = tmp_path / "file" / "board"
+    args = [str(runs["oracle"])] if action == "add" else ["0123456789abcdef"]
+    assert main(["leaderboard", action, *args, "--board", str(board)]) == 2
+    assert capsys.readouterr().err == (
+        f"rjdb-bench: error: {board}: cannot write the board (Not a directory)\n"
+    )
+
+
+def test_a_truncated_board_is_refused_and_left_as_it_was(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    board = tmp_path / "board"
+    assert add(board, runs["oracle"]) == 0
+    path = board / "leaderboard.json"
+    path.write_bytes(path.read_bytes()[:100])
+    damaged = path.read_bytes()
+    capsys.readouterr()
+    assert add(board, runs["extractive"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}:" in err[0] and "invalid JSON" in err[0]
+    assert path.read_bytes() == damaged

@@ -191,14 +191,19 @@ def read_board(board_dir: str | Path) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def locked(board_dir: Path) -> Iterator[None]:
-    """Hold the board's exclusive lock (other writers wait)."""
-    board_dir.mkdir(parents=True, exist_ok=True)
-    with (board_dir / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """Hold the board's exclusive lock (other writers wait); an OSError inside (a board
+    folder that is a file, a full or read-only disk) is one line naming the board."""
+    try:
+        board_dir.mkdir(parents=True, exist_ok=True)
+        with (board_dir / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError as error:
+        where = error.filename or board_dir
+        raise InputError(f"{where}: cannot write the board ({error.strerror or error})") from None
 
 
 def _write_board(board_dir: Path, board: dict[str, Any]) -> None:
@@ -216,19 +221,14 @@ def add_runs(run_dirs: Sequence[str | Path], board_dir: str | Path) -> list[dict
     """Add (or replace) the entries of ``run_dirs``; every run is verified before any write."""
     board_dir = Path(board_dir)
     made = [make_entry(read_run(path)) for path in run_dirs]
-    try:
-        with locked(board_dir):
-            board = read_board(board_dir)
-            for entry, items in made:
-                with atomic_path(board_dir / entry["items"]["path"]) as tmp:
-                    tmp.write_bytes(items)
-                board["entries"] = [e for e in board["entries"] if e["id"] != entry["id"]]
-                board["entries"].append(entry)
-            _write_board(board_dir, board)
-    except OSError as error:
-        raise InputError(
-            f"{error.filename or board_dir}: cannot write the board ({error.strerror})"
-        ) from None
+    with locked(board_dir):
+        board = read_board(board_dir)
+        for entry, items in made:
+            with atomic_path(board_dir / entry["items"]["path"]) as tmp:
+                tmp.write_bytes(items)
+            board["entries"] = [e for e in board["entries"] if e["id"] != entry["id"]]
+            board["entries"].append(entry)
+        _write_board(board_dir, board)
     return [entry for entry, _ in made]
 
 

@@ -47,7 +47,7 @@ def command_run(overrides: Sequence[str]) -> int:
     from rjdb_bench.results.report import print_results
     from rjdb_bench.runner import run
 
-    results = run(config)
+    results = run(config, overrides=overrides)
     print_results(results, str(config.output_dir))
     return 0
 
@@ -164,7 +164,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
-    """``leaderboard add RUN...``, ``remove ID``, ``list``, ``model-card RUN``."""
+    """``leaderboard add RUN...``, ``remove ID``, ``list``, ``render``, ``model-card RUN``."""
     from rjdb_bench.leaderboard.board import add_runs, read_board, remove_entry
 
     if args.action == "add":
@@ -174,6 +174,26 @@ def command_leaderboard(args: argparse.Namespace) -> int:
         from rjdb_bench.leaderboard.model_card import model_index
 
         sys.stdout.write(model_index(args.run_dir, model_name=args.model_name))
+    elif args.action == "export-eee":
+        from rjdb_bench.leaderboard.eee import export_board, export_run
+
+        if args.board is not None:
+            if len(args.paths) != 1:
+                raise InputError("leaderboard export-eee --board DIR: expected one OUT folder")
+            written = export_board(args.board, args.paths[0])
+        else:
+            if len(args.paths) != 2:
+                raise InputError(
+                    "leaderboard export-eee: expected RUN_DIR OUT (or --board DIR OUT)"
+                )
+            written = export_run(args.paths[0], args.paths[1])
+        for path in written:
+            print(f"wrote {path}")
+    elif args.action == "render":
+        from rjdb_bench.leaderboard.render import render_board
+
+        page = render_board(args.board, out=args.out, presentation=args.presentation)
+        print(f"wrote {page}")
     elif args.action == "remove":
         entry = remove_entry(args.entry, args.board)
         print(f"removed {entry['id']}  {entry['name']}")
@@ -257,25 +277,42 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--markdown", help="also write the markdown table to this file")
     compare.add_argument("--json", help="write the full report as JSON to this file")
     board = commands.add_parser(
-        "leaderboard", help="add runs to, remove from, list the leaderboard"
+        "leaderboard", help="add runs to, remove from, list and render the leaderboard"
     )
     actions = board.add_subparsers(dest="action", required=True, parser_class=_Parser)
     for name, text in (
         ("add", "add (or replace) the entries of verified run directories"),
         ("remove", "remove one entry by its id"),
         ("list", "list the entries"),
+        ("render", "write the board's static page (index.html)"),
         ("model-card", "print a Hugging Face model-index block for a run"),
+        (
+            "export-eee",
+            "write Every Eval Ever records of a run (RUN_DIR OUT) or a board (--board DIR OUT)",
+        ),
     ):
         action = actions.add_parser(name, help=text)
         if name == "model-card":
             action.add_argument("run_dir", help="a run directory")
             action.add_argument("--model-name", help="the name in the card (default: the run's)")
             continue
+        if name == "export-eee":
+            action.add_argument(
+                "paths", nargs="+", metavar="PATH", help="RUN_DIR OUT, or OUT with --board"
+            )
+            action.add_argument("--board", help="export every entry of this board instead of a run")
+            continue
         action.add_argument("--board", default="leaderboard", help="the board's folder")
         if name == "add":
             action.add_argument("run_dirs", nargs="+", help="run directories")
         if name == "remove":
             action.add_argument("entry", help="the entry's id (leaderboard list)")
+        if name == "render":
+            action.add_argument("--out", help="the page to write (default: <board>/index.html)")
+            action.add_argument(
+                "--presentation",
+                help="views and names (default: <board>/presentation.yaml, else the packaged one)",
+            )
     tasks = commands.add_parser("tasks", help="list tasks and suites")
     tasks.add_argument(
         "--info", action="store_true", help="also show each dataset's licence, source and citation"

@@ -28,3 +28,11 @@ def leaderboard_schema() -> Path:
     """The leaderboard's JSON Schema (``leaderboard/schema.json`` in a checkout)."""
     packaged = _PACKAGE / "_resources" / "leaderboard_schema.json"
     return packaged if packaged.is_file() else _PACKAGE.parent / "leaderboard" / "schema.json"
+
+
+def leaderboard_presentation() -> Path:
+    """The default ``presentation.yaml`` of the leaderboard page (``leaderboard/`` in a checkout)."""
+    packaged = _PACKAGE / "_resources" / "leaderboard_presentation.yaml"
+    if packaged.is_file():
+        return packaged
+    return _PACKAGE.parent / "leaderboard" / "presentation.yaml"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import shlex
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -98,6 +99,19 @@ def data_sources(
         files.update(provenance)
         used[name] = list(provenance)
     return files, used
+
+
+def run_command(overrides: Sequence[str] | None) -> str | None:
+    """The shell command that composes the same config: ``rjdb-bench run`` + the overrides.
+
+    >>> run_command(["model=oracle", "tasks=[rjdb_match]", "output_dir=runs/my run"])
+    "rjdb-bench run model=oracle 'tasks=[rjdb_match]' 'output_dir=runs/my run'"
+    >>> run_command(None) is None
+    True
+    """
+    if overrides is None:
+        return None
+    return shlex.join(["rjdb-bench", "run", *overrides])
 
 
 def seed_everything(seed: int) -> None:
@@ -200,11 +214,18 @@ def score_run(
     return scores, records
 
 
-def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
+def run(
+    config: DictConfig,
+    model: LoadedModel | None = None,
+    *,
+    overrides: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Evaluate ``config.model`` (or an already built ``model``) on ``config.tasks``; write the run.
 
     Passing ``model`` reuses a loaded engine across runs (tests, benchmarks); it must be the
-    model ``config.model`` describes.
+    model ``config.model`` describes. ``overrides`` are the Hydra overrides the config was
+    composed from: results record them as the command that reproduces the run (``null`` for
+    runs started from Python with a config of their own).
     """
     from lm_eval.evaluator import evaluate
 
@@ -295,6 +316,7 @@ def run(config: DictConfig, model: LoadedModel | None = None) -> dict[str, Any]:
             "total": round(time.perf_counter() - started, 3),
         },
         "environment": environment(),
+        "command": run_command(overrides),
         "config": OmegaConf.to_container(config, resolve=True),
     }
     return write_run(output_dir, results, samples)

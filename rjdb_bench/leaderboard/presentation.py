@@ -1,0 +1,262 @@
+"""``presentation.yaml``: which views the leaderboard page has and what each one shows.
+
+Views select columns from whatever is on the board (by metric family, metric or task name
+pattern, headline, or suite), so a new task or metric appears on the page without a change
+to HTML or Python. The file is checked against :data:`PRESENTATION_SCHEMA`; a mistake is a
+one-line :class:`~rjdb_bench.errors.InputError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rjdb_bench.errors import InputError
+from rjdb_bench.leaderboard.ranks import RankSettings
+from rjdb_bench.resources import leaderboard_presentation
+
+PRESENTATION_FILE = "presentation.yaml"
+FAMILIES = ["accuracy", "f1", "rouge", "bertscore", "ranking", "rate"]
+
+_NAMED = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+    },
+}
+_PATTERNS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+PRESENTATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["version", "title", "views"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"const": 1},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "rank_groups": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                "resamples": {"type": "integer", "minimum": 100},
+                "seed": {"type": "integer"},
+            },
+        },
+        "views": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "select"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "chart": {"type": "string"},
+                    "select": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": False,
+                        "properties": {
+                            "family": {"enum": FAMILIES},
+                            "metric": _PATTERNS,
+                            "task": _PATTERNS,
+                            "headline": {"type": "boolean"},
+                            "suite": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "tasks": _NAMED,
+        "metrics": _NAMED,
+        "suites": _NAMED,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a view: a task's metric (``suite`` None) or a suite score."""
+
+    key: str
+    title: str
+    subtitle: str
+    description: str
+    task: str | None = None
+    metric: str | None = None
+    suite: str | None = None
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class View:
+    """One tab of the page."""
+
+    id: str
+    title: str
+    description: str
+    columns: list[Column]
+    chart: Column | None
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """A checked presentation file."""
+
+    title: str
+    description: str
+    ranks: RankSettings
+    views: list[dict[str, Any]]
+    names: dict[str, dict[str, dict[str, str]]]
+    source: Path
+
+    def name(self, kind: str, key: str) -> str:
+        """Display name of a task, metric or suite (``kind``): its own name when unnamed."""
+        return self.names[kind].get(key, {}).get("name", key)
+
+    def describe(self, kind: str, key: str) -> str:
+        """One-line description of a task, metric or suite ('' when none)."""
+        return self.names[kind].get(key, {}).get("description", "")
+
+
+def load_presentation(path: str | Path | None = None) -> Presentation:
+    """Read and check a presentation file (default: the packaged ``presentation.yaml``)."""
+    import jsonschema
+
+    source = Path(path) if path is not None else leaderboard_presentation()
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError.at(source, f"cannot read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputError.at(source, "not UTF-8 text") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise InputError.at(source, f"invalid YAML ({problem})", line=line) from None
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(PRESENTATION_SCHEMA).iter_errors(data)
+    )
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise InputError.at(source, f"{where}: {error.message}")
+    ids = [view["id"] for view in data["views"]]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise InputError.at(source, f"views: repeated id {', '.join(repeated)}")
+    ranks = data.get("rank_groups") or {}
+    return Presentation(
+        title=data["title"],
+        description=data.get("description", ""),
+        ranks=RankSettings(**ranks),
+        views=data["views"],
+        names={kind: dict(data.get(kind) or {}) for kind in ("tasks", "metrics", "suites")},
+        source=source,
+    )
+
+
+def _matches(name: str, patterns: str | Sequence[str] | None) -> bool:
+    if patterns is None:
+        return True
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def board_metrics(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every ``(task, metric, info)`` on the board, each once, in order of first appearance
+    (info: family, direction and whether it is the task's headline)."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        for task, record in entry["tasks"].items():
+            for metric, score in record["metrics"].items():
+                seen.setdefault(
+                    (task, metric),
+                    {
+                        "family": score["family"],
+                        "higher_is_better": score["higher_is_better"],
+                        "headline": metric == record["headline"],
+                    },
+                )
+    return [(task, metric, info) for (task, metric), info in seen.items()]
+
+
+def _task_column(presentation: Presentation, task: str, metric: str, higher: bool) -> Column:
+    return Column(
+        key=f"{task}:{metric}",
+        title=presentation.name("tasks", task),
+        subtitle=presentation.name("metrics", metric),
+        description=" — ".join(
+            text
+            for text in (
+                presentation.describe("tasks", task),
+                presentation.describe("metrics", metric),
+            )
+            if text
+        ),
+        task=task,
+        metric=metric,
+        higher_is_better=higher,
+    )
+
+
+def resolve_views(presentation: Presentation, entries: Sequence[Mapping[str, Any]]) -> list[View]:
+    """The views with their columns on this board (a view may have no columns yet)."""
+    metrics = board_metrics(entries)
+    order = list(presentation.names["tasks"])
+    metrics.sort(key=lambda m: (order.index(m[0]) if m[0] in order else len(order), m[0]))
+    views = []
+    for view in presentation.views:
+        select = view["select"]
+        columns: list[Column] = []
+        suite = select.get("suite")
+        if suite is not None:
+            members: dict[str, str] = {}
+            for entry in entries:
+                for task in ((entry.get("suites") or {}).get(suite) or {}).get("tasks", {}):
+                    members.setdefault(task, entry["tasks"][task]["headline"])
+            if members:
+                columns.append(
+                    Column(
+                        key=f"suite:{suite}",
+                        title=presentation.name("suites", suite),
+                        subtitle="mean of headlines",
+                        description=presentation.describe("suites", suite),
+                        suite=suite,
+                    )
+                )
+            allowed = {(task, metric) for task, metric in members.items()}
+        for task, metric, info in metrics:
+            if suite is not None and (task, metric) not in allowed:
+                continue
+            if select.get("family") not in (None, info["family"]):
+                continue
+            if select.get("headline") is True and not info["headline"]:
+                continue
+            if not (_matches(metric, select.get("metric")) and _matches(task, select.get("task"))):
+                continue
+            columns.append(_task_column(presentation, task, metric, info["higher_is_better"]))
+        chart = columns[0] if columns else None
+        if view.get("chart"):
+            named = [c for c in columns if c.key == view["chart"]]
+            chart = named[0] if named else chart
+        views.append(
+            View(
+                id=view["id"],
+                title=view["title"],
+                description=view.get("description", ""),
+                columns=columns,
+                chart=chart,
+            )
+        )
+    return views

@@ -1,0 +1,308 @@
+"""``rjdb-bench leaderboard render``: the board as one static, self-contained ``index.html``.
+
+The page opens from ``file://`` with no server and fetches nothing: the style, the script
+(tabs, sorting, entry details) and each view's chart (Vega-Lite rendered to SVG by
+``vl-convert-python`` at render time) are inlined. A Content-Security-Policy allows only the
+page's own script (by its sha256) and no network access at all.
+
+Every string that comes from a run (model names, paths, settings, commands) goes through
+Jinja2's autoescaping; the charts' SVG is checked to hold no script, no event-handler
+attribute and no external reference before it is inlined.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from rjdb_bench import __version__
+from rjdb_bench.atomic import atomic_write_text
+from rjdb_bench.errors import InputError
+from rjdb_bench.leaderboard.board import BOARD_FILE, read_board, read_items
+from rjdb_bench.leaderboard.presentation import (
+    PRESENTATION_FILE,
+    Column,
+    Presentation,
+    View,
+    load_presentation,
+    resolve_views,
+)
+from rjdb_bench.leaderboard.ranks import (
+    BELOW,
+    BEST,
+    REFERENCE,
+    TIED,
+    Cell,
+    rank_suite_column,
+    rank_task_column,
+)
+
+PAGE_FILE = "index.html"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATUS_TEXT = {
+    BEST: "best in this column",
+    TIED: "tied with the best: a paired test does not show it worse",
+    BELOW: "significantly below the best",
+    REFERENCE: "reference row: not ranked",
+}
+
+
+def fmt(value: float | None) -> str:
+    """A score for the page: three decimals, ``—`` when missing.
+
+    >>> fmt(0.41234), fmt(None), fmt(float("nan")), fmt(12.5)
+    ('0.412', '—', '—', '12.500')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{value:.3f}"
+
+
+def pretty(value: Any) -> str:
+    """JSON for a ``<pre>`` block (escaped by the template like any other text)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def entry_labels(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """A label per entry for the charts: its name, plus its id where names repeat."""
+    names = [e["name"] for e in entries]
+    return {
+        e["id"]: e["name"] if names.count(e["name"]) == 1 else f"{e['name']} [{e['id'][:6]}]"
+        for e in entries
+    }
+
+
+class _SvgChecker(HTMLParser):
+    """Refuses SVG with scripts, foreign objects, event handlers or external references."""
+
+    FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "image"})
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag.lower() in self.FORBIDDEN_TAGS:
+            raise InputError(f"chart: refusing SVG with a <{tag}> element")
+        for name, value in attrs:
+            lowered = name.lower()
+            if lowered.startswith("on"):
+                raise InputError(f"chart: refusing SVG with an {name} attribute")
+            if lowered in ("href", "xlink:href", "src") and not (value or "").startswith("#"):
+                raise InputError(f"chart: refusing SVG with an external {name}")
+
+
+def check_svg(svg: str) -> str:
+    """``svg`` unchanged if it is safe to inline (see :class:`_SvgChecker`).
+
+    >>> check_svg('<svg><text>&lt;img onerror=x&gt;</text></svg>')[:5]
+    '<svg>'
+    >>> check_svg('<svg><image href="http://x/y.png"/></svg>')
+    Traceback (most recent call last):
+    ...
+    rjdb_bench.errors.InputError: chart: refusing SVG with a <image> element
+    """
+    checker = _SvgChecker()
+    checker.feed(svg)
+    checker.close()
+    return svg
+
+
+def chart_svg(
+    column: Column, rows: Sequence[tuple[Mapping[str, Any], Cell | None]], title: str
+) -> str:
+    """A horizontal bar chart of one column's scores with their 95% intervals (inline SVG)."""
+    import vl_convert
+
+    labels = entry_labels([entry for entry, _ in rows])
+    values = [
+        {
+            "entry": labels[entry["id"]],
+            "score": cell.value,
+            "low": cell.ci[0] if cell.ci[0] is not None else cell.value,
+            "high": cell.ci[1] if cell.ci[1] is not None else cell.value,
+            "kind": "reference" if entry.get("reference") else "model",
+        }
+        for entry, cell in rows
+        if cell is not None and cell.value is not None and math.isfinite(cell.value)
+    ]
+    if not values:
+        return ""
+    y = {"field": "entry", "type": "nominal", "sort": None, "title": None}
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": title,
+        "width": 520,
+        "data": {"values": values},
+        "encoding": {"y": y},
+        "layer": [
+            {
+                "mark": {"type": "bar", "height": {"band": 0.7}},
+                "encoding": {
+                    "x": {"field": "score", "type": "quantitative", "title": column.subtitle},
+                    "color": {
+                        "field": "kind",
+                        "type": "nominal",
+                        "scale": {
+                            "domain": ["model", "reference"],
+                            "range": ["#4c78a8", "#b9a76a"],
+                        },
+                        "legend": {"title": None},
+                    },
+                },
+            },
+            {
+                "mark": {"type": "rule", "color": "#1d2330", "strokeWidth": 1.5},
+                "encoding": {
+                    "x": {"field": "low", "type": "quantitative"},
+                    "x2": {"field": "high"},
+                },
+            },
+            {
+                "mark": {"type": "tick", "color": "#1d2330", "thickness": 1.5},
+                "encoding": {"x": {"field": "low", "type": "quantitative"}},
+            },
+            {
+                "mark": {"type": "tick", "color": "#1d2330", "thickness": 1.5},
+                "encoding": {"x": {"field": "high", "type": "quantitative"}},
+            },
+        ],
+    }
+    return check_svg(vl_convert.vegalite_to_svg(json.dumps(spec)))
+
+
+def _sort_key(cell: Cell | None, higher_is_better: bool) -> tuple[int, float]:
+    if cell is None or cell.value is None or not math.isfinite(cell.value):
+        return (1, 0.0)
+    return (0, -cell.value if higher_is_better else cell.value)
+
+
+def _view_context(
+    view: View,
+    entries: Sequence[Mapping[str, Any]],
+    cells: Mapping[str, Mapping[str, Cell]],
+    presentation: Presentation,
+    charts: bool,
+) -> dict[str, Any]:
+    rows = [
+        {"entry": entry, "cells": [cells[c.key].get(entry["id"]) for c in view.columns]}
+        for entry in entries
+    ]
+    if view.columns:
+        first = view.columns[0]
+        rows.sort(key=lambda r: _sort_key(r["cells"][0], first.higher_is_better))
+    chart_title, svg = "", ""
+    if view.chart is not None and charts:
+        position = view.columns.index(view.chart)
+        chart_title = f"{view.chart.title} · {view.chart.subtitle}"
+        svg = chart_svg(view.chart, [(r["entry"], r["cells"][position]) for r in rows], chart_title)
+    return {
+        "id": view.id,
+        "title": view.title,
+        "description": view.description,
+        "columns": view.columns,
+        "rows": rows,
+        "chart_title": chart_title,
+        "chart_svg": svg,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _csp_hash(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def render_page(
+    board_dir: str | Path,
+    presentation: Presentation,
+    *,
+    charts: bool = True,
+) -> str:
+    """The page's HTML for the board in ``board_dir``."""
+    board_dir = Path(board_dir)
+    board = read_board(board_dir)
+    if not (board_dir / BOARD_FILE).is_file():
+        raise InputError(f"{board_dir / BOARD_FILE}: no board here (add runs first)")
+    entries = board["entries"]
+    items: dict[str, Mapping[str, Any]] = {}
+
+    def items_of(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+        if entry["id"] not in items:
+            items[entry["id"]] = read_items(board_dir, entry)
+        return items[entry["id"]]
+
+    views = resolve_views(presentation, entries)
+    cells: dict[str, dict[str, Cell]] = {}
+    for view in views:
+        for column in view.columns:
+            if column.key in cells:
+                continue
+            if column.suite is not None:
+                cells[column.key] = rank_suite_column(
+                    entries, items_of, column.suite, presentation.ranks
+                )
+            else:
+                cells[column.key] = rank_task_column(
+                    entries, items_of, column.task, column.metric, presentation.ranks
+                )
+    style = (TEMPLATES / "board.css").read_text(encoding="utf-8")
+    script = (TEMPLATES / "board.js").read_text(encoding="utf-8")
+    return (
+        _environment()
+        .get_template("index.html.j2")
+        .render(
+            title=presentation.title,
+            description=presentation.description,
+            updated=board["updated"],
+            harness_version=__version__,
+            ranks=presentation.ranks,
+            views=[_view_context(v, entries, cells, presentation, charts) for v in views],
+            entries=entries,
+            style=style,
+            script=script,
+            script_sha256=_csp_hash(script),
+            status_text=STATUS_TEXT,
+            fmt=fmt,
+            pretty=pretty,
+            task_name=lambda task: presentation.name("tasks", task),
+        )
+    )
+
+
+def render_board(
+    board_dir: str | Path,
+    *,
+    out: str | Path | None = None,
+    presentation: str | Path | None = None,
+) -> Path:
+    """Write the page of the board in ``board_dir`` to ``out`` (default ``<board>/index.html``).
+
+    ``presentation``: a presentation file; default ``<board>/presentation.yaml`` when the board
+    has one, else the packaged default.
+    """
+    board_dir = Path(board_dir)
+    if presentation is None and (board_dir / PRESENTATION_FILE).is_file():
+        presentation = board_dir / PRESENTATION_FILE
+    page = render_page(board_dir, load_presentation(presentation))
+    target = Path(out) if out is not None else board_dir / PAGE_FILE
+    try:
+        atomic_write_text(target, page)
+    except OSError as error:
+        raise InputError(
+            f"{error.filename or target}: cannot write the page ({error.strerror})"
+        ) from None
+    return target

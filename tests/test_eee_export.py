@@ -377,3 +377,27 @@ def test_model_info_and_folder_follow_the_recorded_identity(
     schema = json.loads((SCHEMAS / "eval.schema.json").read_text(encoding="utf-8"))
     model_schema = {**schema["$defs"]["model_info"], "$defs": schema["$defs"]}
     assert errors(jsonschema.Draft7Validator(model_schema), info) == []
+
+
+def test_the_cli_exports_a_run_and_a_board_and_refuses_wrong_arguments(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["leaderboard", "export-eee", str(runs["oracle"]), str(out)]) == 0
+    written = [Path(line.removeprefix("wrote ")) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(p.suffix for p in written) == [".json", ".jsonl"]
+    assert not errors(
+        validator("eval.schema.json"), aggregate(next(p for p in written if p.suffix == ".json"))
+    )
+    board = tmp_path / "board"
+    assert main(["leaderboard", "add", str(runs["oracle"]), "--board", str(board)]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "export-eee", "--board", str(board), str(tmp_path / "b")]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    for wrong in (
+        ["leaderboard", "export-eee", str(runs["oracle"])],
+        ["leaderboard", "export-eee", "--board", str(board), "a", "b"],
+    ):
+        assert main(wrong) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "export-eee" in err[0]

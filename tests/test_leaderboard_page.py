@@ -323,3 +323,25 @@ def test_no_network_request_and_a_screenshot(page, board: Path, tmp_path: Path) 
     shot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_the_published_board_is_valid_and_its_committed_page_is_current(tmp_path: Path) -> None:
+    """leaderboard/ validates, every entry's per-item data matches its sha256, the references
+    and the embedded model (through vLLM) are there, and index.html is what render makes."""
+    from rjdb_bench.leaderboard.board import read_board, read_items
+
+    published = REPO / "leaderboard"
+    entries = read_board(published)["entries"]
+    for entry in entries:
+        assert read_items(published, entry).keys() == entry["tasks"].keys()
+        assert entry["command"].startswith("rjdb-bench run ")
+    backends = {e["name"]: (e["reference"], e["backend"]) for e in entries}
+    assert backends["oracle"] == ("oracle", "oracle")
+    assert backends["oracle-extractive"] == ("oracle", "oracle")
+    assert backends["baseline"] == ("baseline", "baseline")
+    assert backends["smollm2-135m-instruct"] == (None, "vllm")
+    page = tmp_path / "index.html"
+    assert main(["leaderboard", "render", "--board", str(published), "--out", str(page)]) == 0
+    assert page.read_text() == (published / "index.html").read_text(), (
+        "leaderboard/index.html is stale: run `rjdb-bench leaderboard render`"
+    )

@@ -345,3 +345,15 @@ def test_the_published_board_is_valid_and_its_committed_page_is_current(tmp_path
     assert page.read_text() == (published / "index.html").read_text(), (
         "leaderboard/index.html is stale: run `rjdb-bench leaderboard render`"
     )
+
+
+def test_entries_from_before_commands_were_recorded_render(board: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "board"
+    shutil.copytree(board, copy)
+    data = json.loads((copy / "leaderboard.json").read_text())
+    for entry in data["entries"]:
+        del entry["command"], entry["seed"]
+    (copy / "leaderboard.json").write_text(json.dumps(data))
+    assert main(["leaderboard", "render", "--board", str(copy)]) == 0
+    html = (copy / "index.html").read_text()
+    assert html.count("Not recorded (a run started from Python") == len(data["entries"])

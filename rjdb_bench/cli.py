@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from rjdb_bench import __version__
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.weak.cli import add_weak_parser, run_weak
 
 EXIT_BAD_INPUT = 2
 EXIT_REGRESSION = 1
@@ -313,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--presentation",
                 help="views and names (default: <board>/presentation.yaml, else the packaged one)",
             )
+    add_weak_parser(commands)
     tasks = commands.add_parser("tasks", help="list tasks and suites")
     tasks.add_argument(
         "--info", action="store_true", help="also show each dataset's licence, source and citation"
@@ -335,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return command_compare(args)
         if args.command == "leaderboard":
             return command_leaderboard(args)
+        if args.command == "weak":
+            return run_weak(args)
         return command_tasks(info=args.info)
     except InputError as error:
         print(f"rjdb-bench: error: {one_line(error, ERROR_LIMIT)}", file=sys.stderr)

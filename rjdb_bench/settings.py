@@ -111,6 +111,32 @@ class BaselineModelSettings:
     batch_size: int = 32
 
 
+@dataclass
+class TaggerModelSettings:
+    """``model=tagger``: a token classifier trained by ``rjdb-bench weak train-tagger``."""
+
+    name: str = "tagger"
+    backend: str = "tagger"
+    pretrained: str = MISSING
+    batch_size: int = 32
+    max_length: Optional[int] = None
+    max_words: Optional[int] = None
+    device: str = "cpu"
+
+
+@dataclass
+class MatcherModelSettings:
+    """``model=matcher``: a cross-encoder trained by ``rjdb-bench weak train-matcher``."""
+
+    name: str = "matcher"
+    backend: str = "matcher"
+    pretrained: str = MISSING
+    batch_size: int = 16
+    max_length: Optional[int] = None
+    threshold: float = 0.5
+    device: str = "cpu"
+
+
 # model.backend -> the schema of its model group.
 MODEL_SETTINGS: dict[str, type] = {
     "hf": HFModelSettings,
@@ -118,6 +144,8 @@ MODEL_SETTINGS: dict[str, type] = {
     "openai": OpenAIModelSettings,
     "oracle": OracleModelSettings,
     "baseline": BaselineModelSettings,
+    "tagger": TaggerModelSettings,
+    "matcher": MatcherModelSettings,
 }
 
 
@@ -231,6 +259,8 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.batch_size": (_positive, "a positive integer"),
     "model.max_length": (_positive, "a positive integer or null"),
     "model.max_model_len": (_positive, "a positive integer or null"),
+    "model.max_words": (_positive, "a positive integer or null"),
+    "model.threshold": (_unit, "a number between 0 and 1"),
     "model.model_type": (lambda v: v in ("auto", "causal", "seq2seq"), "auto, causal or seq2seq"),
     "model.apply_chat_template": (
         lambda v: isinstance(v, bool) or v == "auto",
@@ -300,6 +330,29 @@ def _check_include_path(value: Any) -> None:
             )
 
 
+def check_settings(
+    settings: DictConfig, checks: Mapping[str, tuple[Callable[[Any], bool], str]]
+) -> None:
+    """One-line :class:`InputError` for a missing value or a value outside ``checks``."""
+    missing = sorted(OmegaConf.missing_keys(settings))
+    if missing:
+        raise InputError(
+            f"config: missing value for {', '.join(missing)} (set it on the command line, e.g. {missing[0]}=...)"
+        )
+    for dotted, (test, expected) in checks.items():
+        found, value = _lookup(settings, dotted)
+        if found and value is not None and not test(value):
+            raise InputError(f"config: {dotted}: expected {expected}, got {value!r}")
+
+
+def validate_structured(schema: Any, config: Any, checks: Mapping[str, Any]) -> DictConfig:
+    """``config`` merged into the structured ``schema`` and checked (:func:`check_settings`):
+    the same one-line errors as the run configuration, for other commands' configs."""
+    settings = _merge(schema, OmegaConf.to_container(config, resolve=True), "")
+    check_settings(settings, checks)
+    return settings
+
+
 AUTO_BACKEND = "auto"
 # ``backend: auto`` takes the first of these engines that is installed.
 AUTO_ENGINES = ("vllm", "hf")
@@ -364,15 +417,7 @@ def validate_settings(config: DictConfig) -> DictConfig:
         )
     settings = _merge(RunSettings(model={}), raw, "")
     settings.model = _merge(MODEL_SETTINGS[backend], model, "model.")
-    missing = sorted(OmegaConf.missing_keys(settings))
-    if missing:
-        raise InputError(
-            f"config: missing value for {', '.join(missing)} (set it on the command line, e.g. {missing[0]}=...)"
-        )
-    for dotted, (test, expected) in CHECKS.items():
-        found, value = _lookup(settings, dotted)
-        if found and value is not None and not test(value):
-            raise InputError(f"config: {dotted}: expected {expected}, got {value!r}")
+    check_settings(settings, CHECKS)
     if settings.include_path is not None:
         _check_include_path(settings.include_path)
     if not settings.tasks:

@@ -19,9 +19,22 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rjdb_bench"
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Backends get what they need with the request (the output constraint travels in the
     # generation kwargs) or from the data layer, never from the task modules.
-    "rjdb_bench.models": ("rjdb_bench.tasks",),
-    "rjdb_bench.data": ("rjdb_bench.models", "rjdb_bench.tasks"),
-    "rjdb_bench.metrics": ("rjdb_bench.models", "rjdb_bench.tasks"),
+    # Trained checkpoints (tagger, matcher) are backends like any other: they never import
+    # the training code that made them (weak), only its record beside the weights.
+    "rjdb_bench.models": ("rjdb_bench.tasks", "rjdb_bench.weak"),
+    "rjdb_bench.data": ("rjdb_bench.models", "rjdb_bench.tasks", "rjdb_bench.weak"),
+    "rjdb_bench.metrics": ("rjdb_bench.models", "rjdb_bench.tasks", "rjdb_bench.weak"),
+    # Weak supervision builds training data (data, metrics' span projection) and trains
+    # encoders; it never runs an evaluation: no task code, scorer, run directory or board.
+    "rjdb_bench.weak": (
+        "rjdb_bench.tasks",
+        "rjdb_bench.scoring",
+        "rjdb_bench.results",
+        "rjdb_bench.runner",
+        "rjdb_bench.rescore",
+        "rjdb_bench.leaderboard",
+        "rjdb_bench.compare",
+    ),
     # Tasks say what to ask and how to read the answer; they never run a model, compute the
     # run's scores or write files.
     "rjdb_bench.tasks": ("rjdb_bench.models", "rjdb_bench.scoring", "rjdb_bench.results"),

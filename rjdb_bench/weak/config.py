@@ -1,0 +1,116 @@
+"""The ``rjdb-bench weak`` configs: ``configs/weak/{labels,tagger,matcher}.yaml`` composed
+with Hydra overrides (as ``rjdb-bench run``) and checked against the schemas below, so a
+typo or a bad value is one line naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from omegaconf import MISSING, DictConfig
+
+from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.settings import validate_structured
+
+# OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
+# ruff: noqa: UP045
+
+SPLIT_CHOICES = ("auto", "train", "dev", "test")
+
+
+@dataclass
+class WeakDataSettings:
+    """``data``: the RJDB rows weak labels come from (docs/weak-supervision.md)."""
+
+    split: str = "auto"
+    data_dir: Optional[str] = None
+    path: Optional[str] = None
+    rows: Optional[str] = None
+
+
+@dataclass
+class LabelSettings:
+    """``weak build-labels``: which rows, which texts, how pairs are drawn, where it goes."""
+
+    data: WeakDataSettings = field(default_factory=WeakDataSettings)
+    sources: list[str] = field(default_factory=lambda: ["resume_matched", "job_description"])
+    max_words: int = 64
+    negatives: list[str] = field(default_factory=lambda: ["unmatched", "other_row"])
+    seed: int = 1234
+    output_dir: str = "runs/weak/labels"
+
+
+@dataclass
+class TrainSettings:
+    """``weak train-tagger`` / ``weak train-matcher``: the recipe (``kind`` says which)."""
+
+    kind: str = MISSING
+    labels: str = "runs/weak/labels"
+    encoder: Optional[str] = None
+    output_dir: str = MISSING
+    seed: int = 1234
+    max_length: int = 128
+    epochs: float = 1.0
+    max_steps: Optional[int] = None
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    save_steps: int = 50
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    limit: Optional[int] = None
+    threads: Optional[int] = None
+
+
+def _positive(value: Any) -> bool:
+    return value > 0
+
+
+CHECKS: dict[str, tuple[Any, str]] = {
+    "data.split": (lambda v: v in SPLIT_CHOICES, "one of " + ", ".join(SPLIT_CHOICES)),
+    "sources": (
+        lambda v: bool(v) and set(v) <= {"resume_matched", "job_description", "resume_unmatched"},
+        "a non-empty list of resume_matched, job_description, resume_unmatched",
+    ),
+    "negatives": (
+        lambda v: set(v) <= {"unmatched", "other_row"},
+        "a list of unmatched, other_row",
+    ),
+    "kind": (lambda v: v in ("tagger", "matcher"), "tagger or matcher"),
+    "seed": (lambda v: v >= 0, "a non-negative integer"),
+    "max_words": (_positive, "a positive integer"),
+    "max_length": (_positive, "a positive integer"),
+    "epochs": (_positive, "a positive number"),
+    "max_steps": (_positive, "a positive integer or null"),
+    "batch_size": (_positive, "a positive integer"),
+    "learning_rate": (_positive, "a positive number"),
+    "weight_decay": (lambda v: v >= 0, "a non-negative number"),
+    "warmup_ratio": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "save_steps": (_positive, "a positive integer"),
+    "save_total_limit": (_positive, "a positive integer"),
+    "logging_steps": (_positive, "a positive integer"),
+    "limit": (_positive, "a positive integer or null"),
+    "threads": (_positive, "a positive integer or null"),
+}
+
+SCHEMAS = {"labels": LabelSettings, "tagger": TrainSettings, "matcher": TrainSettings}
+
+
+def compose_weak(name: str, overrides: Sequence[str]) -> DictConfig:
+    """``configs/weak/<name>.yaml`` with Hydra ``overrides``, typed and checked."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rjdb_bench.resources import configs_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(configs_dir() / "weak"), version_base="1.3"):
+            config = compose(config_name=name, overrides=list(overrides))
+        OmegaConf.resolve(config)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
+    return validate_structured(SCHEMAS[name], config, CHECKS)

@@ -340,6 +340,8 @@ def test_the_published_board_is_valid_and_its_committed_page_is_current(tmp_path
     assert backends["oracle-extractive"] == ("oracle", "oracle")
     assert backends["baseline"] == ("baseline", "baseline")
     assert backends["smollm2-135m-instruct"] == (None, "vllm")
+    assert backends["weak-tagger-minilm"] == (None, "tagger")
+    assert backends["weak-matcher-minilm"] == (None, "matcher")
     page = tmp_path / "index.html"
     assert main(["leaderboard", "render", "--board", str(published), "--out", str(page)]) == 0
     assert page.read_text() == (published / "index.html").read_text(), (

@@ -12,6 +12,9 @@ Figures (each against a reference measured in the same process, runs interleaved
 (c)  a cached rerun: wall time and model calls of a second identical run.
 (d)  `rjdb-bench compare` of two full-test-split runs of the `rjdb` suite (the oracle, and a
      copy with every fourth answer replaced and re-scored): wall time of the gate.
+(e)  `rjdb-bench leaderboard render` of a board holding those two runs as ranked entries:
+     wall time of the page (rank groups for every column of every view, charts), and its
+     ratio to (d), the same paired tests run once.
 
 The last line reads `overhead_ratio=<x> prefix_ratio=<y> cached_model_calls=<n>`.
 
@@ -149,7 +152,29 @@ def compare_cost(workdir: Path) -> dict[str, float]:
     comparisons = compare_runs(oracle, [changed], GateSettings())
     seconds = time.perf_counter() - started
     docs = sum(row.n for row in comparisons[0].rows)
-    return {"compare_docs": docs, "compare_s": round(seconds, 2)}
+    return {"compare_docs": docs, "compare_s": round(seconds, 2)} | render_cost(
+        workdir, [oracle, changed], seconds
+    )
+
+
+def render_cost(workdir: Path, run_dirs: list[Path], compare_s: float) -> dict[str, float]:
+    """(e): the page of a board holding ``run_dirs`` as ranked (non-reference) entries."""
+    from rjdb_bench.cli import main as cli
+    from rjdb_bench.leaderboard.render import render_board
+    from rjdb_bench.results.run_dir import read_run, write_run
+
+    board = workdir / "board"
+    for index, run_dir in enumerate(run_dirs):
+        run = read_run(run_dir)
+        # Another model identity than the oracle's, so the entries are ranked, not references.
+        run.results["model"] = {"name": f"model-{index}", "kind": "bench"}
+        ranked = workdir / f"ranked-{index}"
+        write_run(ranked, run.results, run.samples)
+        assert cli(["leaderboard", "add", str(ranked), "--board", str(board)]) == 0
+    started = time.perf_counter()
+    render_board(board)
+    seconds = time.perf_counter() - started
+    return {"render_s": round(seconds, 2), "render_to_compare_ratio": round(seconds / compare_s, 2)}
 
 
 def main() -> None:

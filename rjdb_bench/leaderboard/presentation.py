@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import InputError, yaml_error
+from rjdb_bench.leaderboard.board import schema_problem
 from rjdb_bench.leaderboard.ranks import RankSettings
 from rjdb_bench.resources import leaderboard_presentation
 
@@ -134,22 +135,16 @@ def load_presentation(path: str | Path | None = None) -> Presentation:
 
     source = Path(path) if path is not None else leaderboard_presentation()
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        text = source.read_bytes()
     except OSError as error:
         raise InputError.at(source, f"cannot read ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError.at(source, "not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise InputError.at(source, f"invalid YAML ({problem})", line=line) from None
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(PRESENTATION_SCHEMA).iter_errors(data)
-    )
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise InputError.at(source, f"{where}: {error.message}")
+        raise yaml_error(source, error, text) from None
+    problem = schema_problem(jsonschema.Draft202012Validator(PRESENTATION_SCHEMA), data)
+    if problem is not None:
+        raise InputError.at(source, f"{problem[0]}: {problem[1]}")
     ids = [view["id"] for view in data["views"]]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
@@ -210,6 +205,32 @@ def _task_column(presentation: Presentation, task: str, metric: str, higher: boo
     )
 
 
+def suite_members(entries: Sequence[Mapping[str, Any]], suite: str) -> dict[str, str]:
+    """The tasks of ``suite`` on the board (any entry that scored it) and their headlines."""
+    members: dict[str, str] = {}
+    for entry in entries:
+        for task in ((entry.get("suites") or {}).get(suite) or {}).get("tasks", {}):
+            members.setdefault(task, entry["tasks"][task]["headline"])
+    return members
+
+
+def _selected(
+    select: Mapping[str, Any],
+    task: str,
+    metric: str,
+    info: Mapping[str, Any],
+    members: Mapping[str, str] | None,
+) -> bool:
+    """Whether a view's ``select`` takes ``task:metric`` (``members``: its suite's tasks)."""
+    return (
+        (members is None or members.get(task) == metric)
+        and select.get("family") in (None, info["family"])
+        and (select.get("headline") is not True or info["headline"])
+        and _matches(metric, select.get("metric"))
+        and _matches(task, select.get("task"))
+    )
+
+
 def resolve_views(presentation: Presentation, entries: Sequence[Mapping[str, Any]]) -> list[View]:
     """The views with their columns on this board (a view may have no columns yet)."""
     metrics = board_metrics(entries)
@@ -218,38 +239,24 @@ def resolve_views(presentation: Presentation, entries: Sequence[Mapping[str, Any
     views = []
     for view in presentation.views:
         select = view["select"]
-        columns: list[Column] = []
         suite = select.get("suite")
-        if suite is not None:
-            members: dict[str, str] = {}
-            for entry in entries:
-                for task in ((entry.get("suites") or {}).get(suite) or {}).get("tasks", {}):
-                    members.setdefault(task, entry["tasks"][task]["headline"])
-            if members:
-                columns.append(
-                    Column(
-                        key=f"suite:{suite}",
-                        title=presentation.name("suites", suite),
-                        subtitle="mean of headlines",
-                        description=presentation.describe("suites", suite),
-                        suite=suite,
-                    )
-                )
-            allowed = {(task, metric) for task, metric in members.items()}
-        for task, metric, info in metrics:
-            if suite is not None and (task, metric) not in allowed:
-                continue
-            if select.get("family") not in (None, info["family"]):
-                continue
-            if select.get("headline") is True and not info["headline"]:
-                continue
-            if not (_matches(metric, select.get("metric")) and _matches(task, select.get("task"))):
-                continue
-            columns.append(_task_column(presentation, task, metric, info["higher_is_better"]))
-        chart = columns[0] if columns else None
-        if view.get("chart"):
-            named = [c for c in columns if c.key == view["chart"]]
-            chart = named[0] if named else chart
+        members = suite_members(entries, suite) if suite is not None else None
+        columns = [
+            _task_column(presentation, task, metric, info["higher_is_better"])
+            for task, metric, info in metrics
+            if _selected(select, task, metric, info, members)
+        ]
+        if members:
+            suite_column = Column(
+                key=f"suite:{suite}",
+                title=presentation.name("suites", suite),
+                subtitle="mean of headlines",
+                description=presentation.describe("suites", suite),
+                suite=suite,
+            )
+            columns.insert(0, suite_column)
+        named = [c for c in columns if c.key == view.get("chart")]
+        chart = named[0] if named else (columns[0] if columns else None)
         views.append(
             View(
                 id=view["id"],

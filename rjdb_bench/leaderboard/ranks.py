@@ -85,6 +85,23 @@ class Part:
         return self.columns[[position[key] for key in keys]]
 
 
+class Resamples:
+    """Cluster resample weights (:func:`cluster_resample_weights`), drawn once per cluster
+    layout: every metric of a task, and every entry of one comparability group, share them."""
+
+    def __init__(self, settings: RankSettings) -> None:
+        self.settings = settings
+        self._drawn: dict[tuple[str, ...], np.ndarray] = {}
+
+    def __call__(self, part: Part) -> np.ndarray:
+        key = tuple(part.clusters)
+        if key not in self._drawn:
+            self._drawn[key] = cluster_resample_weights(
+                part.clusters, n_resamples=self.settings.resamples, seed=self.settings.seed
+            )
+        return self._drawn[key]
+
+
 def task_part(items: Mapping[str, Any], task: str, metric: str) -> Part:
     """The per-item columns of ``task:metric`` from an entry's items file."""
     data = items[task]
@@ -151,8 +168,11 @@ def rank_task_column(
     task: str,
     metric: str,
     settings: RankSettings,
+    resamples: Resamples | None = None,
 ) -> dict[str, Cell]:
-    """Cells of the ``task:metric`` column for every entry that has it (by entry id)."""
+    """Cells of the ``task:metric`` column for every entry that has it (by entry id);
+    ``resamples`` may be shared across columns (one is made otherwise)."""
+    weights = resamples or Resamples(settings)
     present = [e for e in entries if metric in (e["tasks"].get(task) or {}).get("metrics", {})]
     if not present:
         return {}
@@ -174,14 +194,11 @@ def rank_task_column(
 
     def test(best: str, other: str) -> float:
         base = part(best)
-        weights = cluster_resample_weights(
-            base.clusters, n_resamples=settings.resamples, seed=settings.seed
-        )
         result = paired_worse(
             base.columns,
             part(other).aligned_to(base.keys),
             base.reduction,
-            weights=weights,
+            weights=weights(base),
             higher_is_better=higher,
             confidence=settings.confidence,
             alpha=settings.alpha,
@@ -200,11 +217,13 @@ def rank_suite_column(
     items_of: ItemsOf,
     suite: str,
     settings: RankSettings,
+    resamples: Resamples | None = None,
 ) -> dict[str, Cell]:
     """Cells of a suite-score column: the unweighted mean of the member tasks' headlines (as
     results files compute it), with a cluster-bootstrap interval computed here from the items
     (each task resampled on its own clusters) and rank groups from a paired bootstrap of the
-    mean."""
+    mean. ``resamples`` may be shared across columns."""
+    weights = resamples or Resamples(settings)
     present = [
         e
         for e in entries
@@ -227,11 +246,6 @@ def rank_suite_column(
                 task_part(items, t, entry["tasks"][t]["headline"]) for t in members(entry)
             ]
         return cache[entry["id"]]
-
-    def weights(part: Part) -> np.ndarray:
-        return cluster_resample_weights(
-            part.clusters, n_resamples=settings.resamples, seed=settings.seed
-        )
 
     cells = {}
     for entry in present:

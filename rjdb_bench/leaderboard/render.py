@@ -40,6 +40,7 @@ from rjdb_bench.leaderboard.ranks import (
     REFERENCE,
     TIED,
     Cell,
+    Resamples,
     rank_suite_column,
     rank_task_column,
 )
@@ -184,8 +185,6 @@ def _view_context(
     view: View,
     entries: Sequence[Mapping[str, Any]],
     cells: Mapping[str, Mapping[str, Cell]],
-    presentation: Presentation,
-    charts: bool,
 ) -> dict[str, Any]:
     rows = [
         {"entry": entry, "cells": [cells[c.key].get(entry["id"]) for c in view.columns]}
@@ -195,7 +194,7 @@ def _view_context(
         first = view.columns[0]
         rows.sort(key=lambda r: _sort_key(r["cells"][0], first.higher_is_better))
     chart_title, svg = "", ""
-    if view.chart is not None and charts:
+    if view.chart is not None:
         position = view.columns.index(view.chart)
         chart_title = f"{view.chart.title} · {view.chart.subtitle}"
         svg = chart_svg(view.chart, [(r["entry"], r["cells"][position]) for r in rows], chart_title)
@@ -226,17 +225,12 @@ def _csp_hash(text: str) -> str:
     return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
-def render_page(
-    board_dir: str | Path,
-    presentation: Presentation,
-    *,
-    charts: bool = True,
-) -> str:
+def render_page(board_dir: str | Path, presentation: Presentation) -> str:
     """The page's HTML for the board in ``board_dir``."""
     board_dir = Path(board_dir)
-    board = read_board(board_dir)
     if not (board_dir / BOARD_FILE).is_file():
         raise InputError(f"{board_dir / BOARD_FILE}: no board here (add runs first)")
+    board = read_board(board_dir)
     entries = board["entries"]
     items: dict[str, Mapping[str, Any]] = {}
 
@@ -246,6 +240,7 @@ def render_page(
         return items[entry["id"]]
 
     views = resolve_views(presentation, entries)
+    resamples = Resamples(presentation.ranks)
     cells: dict[str, dict[str, Cell]] = {}
     for view in views:
         for column in view.columns:
@@ -253,11 +248,11 @@ def render_page(
                 continue
             if column.suite is not None:
                 cells[column.key] = rank_suite_column(
-                    entries, items_of, column.suite, presentation.ranks
+                    entries, items_of, column.suite, presentation.ranks, resamples
                 )
             else:
                 cells[column.key] = rank_task_column(
-                    entries, items_of, column.task, column.metric, presentation.ranks
+                    entries, items_of, column.task, column.metric, presentation.ranks, resamples
                 )
     style = (TEMPLATES / "board.css").read_text(encoding="utf-8")
     script = (TEMPLATES / "board.js").read_text(encoding="utf-8")
@@ -270,7 +265,7 @@ def render_page(
             updated=board["updated"],
             harness_version=__version__,
             ranks=presentation.ranks,
-            views=[_view_context(v, entries, cells, presentation, charts) for v in views],
+            views=[_view_context(v, entries, cells) for v in views],
             entries=entries,
             style=style,
             script=script,

@@ -10,6 +10,7 @@ every training row, :func:`rjdb_bench.data.row_range.row_fingerprint`).
 
 from __future__ import annotations
 
+import abc
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -155,9 +156,9 @@ class EncoderLM(LM):
         with torch.no_grad():
             return encoded, self.model(**encoded.to(self.torch_device)).logits
 
+    @abc.abstractmethod
     def answerers(self) -> dict[str, Answerer]:
         """Task name or family -> a function from docs to answers."""
-        raise NotImplementedError
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         """Refuse training rows, then answer each task's docs in one batch."""

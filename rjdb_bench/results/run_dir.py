@@ -39,6 +39,7 @@ from rjdb_bench.errors import InputError
 from rjdb_bench.results.writer import (
     RESULTS_FILE,
     SAMPLES_DIR,
+    canonical_json,
     clean_json,
     json_line,
     results_text,
@@ -131,8 +132,7 @@ def results_digest(results: Mapping[str, Any]) -> str:
     parses (a changed digit, a deleted entry).
     """
     body = {k: v for k, v in results.items() if k != SEAL}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -29,6 +29,15 @@ def clean_json(value: Any) -> Any:
     return value
 
 
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: the same text for the same data, for hashing.
+
+    >>> canonical_json({"b": 1, "a": [1.5, "é"]})
+    '{"a":[1.5,"é"],"b":1}'
+    """
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_line(record: Mapping[str, Any]) -> str:
     """One JSON Lines record. U+2028/U+2029 (which RJDB texts contain) are escaped, because
     ``str.splitlines`` and many JSON Lines readers treat them as line breaks.

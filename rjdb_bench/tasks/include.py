@@ -31,7 +31,7 @@ import yaml
 from lm_eval.tasks._index import TaskIndex
 from lm_eval.tasks._yaml_loader import _Base, _load_module_with_cache
 
-from rjdb_bench.errors import InputError, one_line
+from rjdb_bench.errors import InputError, one_line, yaml_error
 
 
 @dataclass(eq=False)
@@ -153,20 +153,8 @@ def _parse(path: Path) -> _Parsed:
     loader.functions = []
     try:
         value = loader.get_single_data()
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = e.problem or e.context or type(e).__name__
-        where = f" (column {mark.column + 1})" if mark else ""
-        if e.problem and e.context and e.context_mark:
-            start = e.context_mark
-            where += f", {e.context} at line {start.line + 1}, column {start.column + 1}"
-        line = mark.line + 1 if mark else None
-        raise InputError.at(path, f"invalid YAML: {problem}{where}", line=line) from None
-    except yaml.reader.ReaderError as e:
-        line = data[: e.position].count(b"\n") + 1
-        raise InputError.at(path, f"invalid YAML: {e.reason}", line=line) from None
     except yaml.YAMLError as e:
-        raise InputError.at(path, f"invalid YAML: {' '.join(str(e).split())}") from None
+        raise yaml_error(path, e, data) from None
     finally:
         loader.dispose()
     return _Parsed(path, value, loader.functions)

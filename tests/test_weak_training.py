@@ -196,3 +196,15 @@ def test_training_resumes_from_the_last_checkpoint(
     record = json.loads((out / "model" / "rjdb_training.json").read_text())
     assert record["training"]["resumed_from"] == "checkpoint-2"
     assert record["training"]["global_step"] == 4
+
+
+def test_rjdb_skills_is_tagged_in_the_line_windows_the_weak_labels_use(tagger: Path) -> None:
+    """The resume is tagged window by window as build-labels cut it (whole lines of at most
+    max_words words), not re-chunked across line breaks."""
+    model = build_tagger({"pretrained": str(tagger), "max_words": 3}, {})
+    seen: list[list[str]] = []
+    tag = model.lm.tag
+    model.lm.tag = lambda windows: (seen.extend(map(list, windows)), tag(windows))[1]
+    (answer,) = model.lm._skills([{"resume": "Python SQL\nExcel Word PowerPoint\nJava"}])
+    assert seen == [["Python", "SQL"], ["Excel", "Word", "PowerPoint"], ["Java"]]
+    assert isinstance(json.loads(answer), list)

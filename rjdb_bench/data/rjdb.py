@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,19 +170,38 @@ def read_rjdb(source: DataFile | str | Path) -> datasets.Dataset:
     return datasets.Dataset.from_list(rows, features=FEATURES)
 
 
+def _data_lines(file: Path) -> Iterator[tuple[int, bytes, str]]:
+    """``(line number, raw bytes, text)`` of each non-blank line: the lines that are rows, in
+    ``row_id`` order (a BOM opens line 1 only)."""
+    for n, data in enumerate(_read_bytes(file).split(b"\n"), start=1):
+        try:
+            text = data.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError.at(file, f"not valid UTF-8 ({e.reason})", line=n) from None
+        if text.strip():
+            yield n, data, text
+
+
+def raw_rows(file: str | Path, row_ids: Iterable[int]) -> list[bytes]:
+    r"""The JSONL lines (each ending in a newline) of the given ``row_id``s, as the file holds
+    them: rows are counted exactly as :func:`read_rjdb` counts them.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "rows.jsonl").write_bytes('{"a":1}\n\u00a0\n{"a":2}\r\n'.encode())
+    >>> raw_rows(folder / "rows.jsonl", [1])
+    [b'{"a":2}\n']
+    """
+    lines = [data for _, data, _ in _data_lines(Path(file))]
+    return [lines[row].rstrip(b"\r") + b"\n" for row in row_ids]
+
+
 def _records(file: Path) -> Iterator[tuple[int, Any]]:
     """Yield ``(line number, parsed JSON value)`` for each non-blank line of ``file``.
 
     A string holding a lone surrogate (a JSON escape such as ``\\ud800`` without its pair) is
     refused here: it is not Unicode text, and Arrow could not store it.
     """
-    for n, data in enumerate(_read_bytes(file).split(b"\n"), start=1):
-        try:
-            text = data.decode("utf-8-sig" if n == 1 else "utf-8")
-        except UnicodeDecodeError as e:
-            raise InputError.at(file, f"not valid UTF-8 ({e.reason})", line=n) from None
-        if not text.strip():
-            continue
+    for n, _, text in _data_lines(file):
         try:
             value = json.loads(text)
         except json.JSONDecodeError as e:

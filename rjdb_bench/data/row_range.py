@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from rjdb_bench.errors import InputError
@@ -56,12 +55,3 @@ def parse_row_range(text: str | None, n_rows: int, *, field: str) -> range:
             f"(the file's rows), got {text!r}"
         )
     return range(*bounds)
-
-
-def raw_lines(file: Path, rows: Iterable[int]) -> list[bytes]:
-    """The JSONL lines (with their newline) of the given ``row_id``s, as the file holds them.
-
-    ``row_id`` counts the non-blank lines from 0, as :func:`rjdb_bench.data.rjdb.read_rjdb`.
-    """
-    lines = [line for line in Path(file).read_bytes().split(b"\n") if line.strip()]
-    return [lines[row].rstrip(b"\r") + b"\n" for row in rows]

@@ -1,7 +1,7 @@
 """``model=matcher``: a cross-encoder trained by ``rjdb-bench weak train-matcher``.
 
-It scores a (job description, resume) pair with P(match), the softmax of its two logits
-(or the sigmoid of a single one). ``ood_vacancy_*`` (rating mode): ``1 + 4 * P`` as a
+It scores a (job description, resume) pair with P(match), the softmax of its two logits.
+``ood_vacancy_*`` (rating mode): ``1 + 4 * P`` as a
 decimal, so each CV's five vacancies are strictly ranked; ``rjdb_match``: ``Yes`` when
 P >= ``threshold``; ``rjdb_match_pairwise``: the resume with the higher P (``A`` on a tie).
 """
@@ -41,10 +41,8 @@ class MatcherLM(EncoderLM):
         for start in range(0, len(left), self.batch_size):
             end = start + self.batch_size
             _, logits = self.forward(list(left[start:end]), list(right[start:end]))
-            if logits.shape[-1] == 1:
-                out.extend(torch.sigmoid(logits[:, 0]).tolist())
-            else:
-                out.extend(torch.softmax(logits, dim=-1)[:, -1].tolist())
+            # train-matcher always trains two labels (no, yes): P(match) is the last one's.
+            out.extend(torch.softmax(logits, dim=-1)[:, -1].tolist())
         return out
 
     def _vacancy(self, docs: list[dict[str, Any]]) -> list[str]:

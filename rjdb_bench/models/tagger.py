@@ -55,15 +55,18 @@ class TaggerLM(EncoderLM):
 
     def spans(self, documents: Sequence[Sequence[str]]) -> list[list[tuple[int, int]]]:
         """Predicted spans of each document's words (tagged in ``max_words`` windows)."""
-        windows, owners = [], []
-        for index, words in enumerate(documents):
-            for piece in chunks(words, self.max_words):
-                windows.append(piece)
-                owners.append(index)
-        tags: list[list[str]] = [[] for _ in documents]
-        for owner, window_tags in zip(owners, self.tag(windows), strict=True):
-            tags[owner].extend(window_tags)
-        return [bio_spans(t) for t in tags]
+        return self.window_spans([chunks(words, self.max_words) for words in documents])
+
+    def window_spans(
+        self, documents: Sequence[Sequence[Sequence[str]]]
+    ) -> list[list[tuple[int, int]]]:
+        """Predicted spans of each document given as its windows of words (all documents'
+        windows tagged in one batch); offsets count the document's words in order."""
+        windows = [window for document in documents for window in document]
+        tagged = iter(self.tag(windows))
+        return [
+            bio_spans([tag for _ in document for tag in next(tagged)]) for document in documents
+        ]
 
     def _spans(self, docs: list[dict[str, Any]]) -> list[str]:
         found = self.spans([doc["tokens"] for doc in docs])
@@ -73,11 +76,16 @@ class TaggerLM(EncoderLM):
         ]
 
     def _skills(self, docs: list[dict[str, Any]]) -> list[str]:
+        # The resume's line windows, as the weak labels cut them (not re-chunked).
+        windows = [line_windows(doc["resume"], self.max_words) for doc in docs]
+        words = [
+            [[doc["resume"][s:e] for s, e in window] for window in doc_windows]
+            for doc, doc_windows in zip(docs, windows, strict=True)
+        ]
         answers = []
-        for doc in docs:
+        for doc, doc_windows, spans in zip(docs, windows, self.window_spans(words), strict=True):
             text = doc["resume"]
-            offsets = [o for window in line_windows(text, self.max_words) for o in window]
-            (spans,) = self.spans([[text[s:e] for s, e in offsets]])
+            offsets = [o for window in doc_windows for o in window]
             skills = {
                 match_key(skill): skill
                 for skill in (text[offsets[s][0] : offsets[e - 1][1]] for s, e in spans)

@@ -16,8 +16,8 @@ from typing import Any
 import datasets
 
 from rjdb_bench.data.download import DataFile
-from rjdb_bench.data.rjdb import locate_rjdb, read_rjdb
-from rjdb_bench.data.row_range import parse_row_range, raw_lines
+from rjdb_bench.data.rjdb import locate_rjdb, raw_rows, read_rjdb
+from rjdb_bench.data.row_range import parse_row_range
 from rjdb_bench.errors import InputError
 
 FALLBACK_ROWS = "0:600"
@@ -41,7 +41,7 @@ class TrainingRows:
 
     def held_out_lines(self) -> list[bytes]:
         """The held-out rows' JSONL lines as the file holds them."""
-        return raw_lines(self.source.path, self.held_out)
+        return raw_rows(self.source.path, self.held_out)
 
     def describe(self) -> dict[str, Any]:
         """The card's and the checkpoint's record of the rows used."""

@@ -220,3 +220,28 @@ def test_a_truncated_board_is_refused_and_left_as_it_was(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{path}:" in err[0] and "invalid JSON" in err[0]
     assert path.read_bytes() == damaged
+
+
+def test_a_board_with_an_entry_twice_is_refused_and_left_as_it_was(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hand-merged board holding one entry twice (valid against the schema) is refused by
+    every reader and writer; nothing is written."""
+    board = tmp_path / "board"
+    assert add(board, runs["oracle"]) == 0
+    path = board / "leaderboard.json"
+    data = json.loads(path.read_text())
+    data["entries"].append(data["entries"][0])
+    path.write_text(json.dumps(data))
+    damaged = path.read_bytes()
+    capsys.readouterr()
+    for args in (
+        ["leaderboard", "add", str(runs["extractive"]), "--board", str(board)],
+        ["leaderboard", "list", "--board", str(board)],
+        ["leaderboard", "render", "--board", str(board)],
+    ):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        entry = data["entries"][0]["id"]
+        assert len(err) == 1 and f"{path}: entry id {entry} appears more than once" in err[0]
+    assert path.read_bytes() == damaged and not (board / "index.html").exists()

@@ -198,6 +198,11 @@ def validate_board(board: Mapping[str, Any], where: Path) -> None:
     problem = schema_problem(_validator(), board)
     if problem is not None:
         raise InputError.at(where, f"not a valid leaderboard at {problem[0]}: {problem[1]}")
+    ids = [entry["id"] for entry in board["entries"]]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        # A hand-merged board: two entries would share one items file and one page row.
+        raise InputError.at(where, f"entry id {', '.join(repeated)} appears more than once")
 
 
 def read_board(board_dir: str | Path) -> dict[str, Any]:

@@ -297,7 +297,6 @@ def render_board(
     try:
         atomic_write_text(target, page)
     except OSError as error:
-        raise InputError(
-            f"{error.filename or target}: cannot write the page ({error.strerror})"
-        ) from None
+        # Name the page, not atomic_write_text's temporary file beside it.
+        raise InputError(f"{target}: cannot write the page ({error.strerror or error})") from None
     return target

@@ -25,21 +25,10 @@ EXIT_REGRESSION = 1
 def compose_config(overrides: Sequence[str]):
     """The run configuration: ``configs/config.yaml`` with Hydra ``overrides`` applied, then
     checked and typed against :mod:`rjdb_bench.settings` (one-line errors naming the field)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     from rjdb_bench.resources import configs_dir
-    from rjdb_bench.settings import validate_settings
+    from rjdb_bench.settings import compose, validate_settings
 
-    try:
-        with initialize_config_dir(config_dir=str(configs_dir()), version_base="1.3"):
-            config = compose(config_name="config", overrides=list(overrides))
-        OmegaConf.resolve(config)
-    except (HydraException, OmegaConfBaseException) as error:
-        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
-    return validate_settings(config)
+    return validate_settings(compose(configs_dir(), "config", overrides))
 
 
 def command_run(overrides: Sequence[str]) -> int:

@@ -12,14 +12,15 @@ rather than ignored.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional, Union
 
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
 # ruff: noqa: UP007, UP045
@@ -223,11 +224,11 @@ class RunSettings:
     seed: int = 1234
 
 
-def _positive(value: Any) -> bool:
+def is_positive(value: Any) -> bool:
     return value > 0
 
 
-def _non_negative(value: Any) -> bool:
+def is_non_negative(value: Any) -> bool:
     return value >= 0
 
 
@@ -242,24 +243,24 @@ def _unit(value: Any) -> bool:
 # Ranges and choices that types cannot say: dotted key -> (test, what is expected).
 # A None value (where the type allows it) is never tested.
 CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "limit": (_positive, "a positive integer or null"),
-    "seed": (_non_negative, "a non-negative integer"),
-    "ood.k": (_non_negative, "a non-negative integer"),
+    "limit": (is_positive, "a positive integer or null"),
+    "seed": (is_non_negative, "a non-negative integer"),
+    "ood.k": (is_non_negative, "a non-negative integer"),
     "ood.vacancy_scoring": (
         lambda v: v in ("auto", "logprob", "rating"),
         "auto, logprob or rating",
     ),
-    "metrics.bootstrap_resamples": (_positive, "a positive integer"),
+    "metrics.bootstrap_resamples": (is_positive, "a positive integer"),
     "metrics.confidence": (_open_unit, "a number strictly between 0 and 1"),
     "metrics.soft_threshold": (_unit, "a number between 0 and 1"),
-    "metrics.bertscore.batch_size": (_positive, "a positive integer"),
-    "metrics.bertscore.num_layers": (_positive, "a positive integer or null"),
-    "generation.max_gen_toks": (_positive, "a positive integer or null"),
-    "generation.temperature": (_non_negative, "a non-negative number or null"),
-    "model.batch_size": (_positive, "a positive integer"),
-    "model.max_length": (_positive, "a positive integer or null"),
-    "model.max_model_len": (_positive, "a positive integer or null"),
-    "model.max_words": (_positive, "a positive integer or null"),
+    "metrics.bertscore.batch_size": (is_positive, "a positive integer"),
+    "metrics.bertscore.num_layers": (is_positive, "a positive integer or null"),
+    "generation.max_gen_toks": (is_positive, "a positive integer or null"),
+    "generation.temperature": (is_non_negative, "a non-negative number or null"),
+    "model.batch_size": (is_positive, "a positive integer"),
+    "model.max_length": (is_positive, "a positive integer or null"),
+    "model.max_model_len": (is_positive, "a positive integer or null"),
+    "model.max_words": (is_positive, "a positive integer or null"),
     "model.threshold": (_unit, "a number between 0 and 1"),
     "model.model_type": (lambda v: v in ("auto", "causal", "seq2seq"), "auto, causal or seq2seq"),
     "model.apply_chat_template": (
@@ -267,17 +268,17 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "true, false or auto",
     ),
     "model.api": (lambda v: v in ("chat", "completions"), "chat or completions"),
-    "model.max_concurrency": (_positive, "a positive integer"),
-    "model.max_retries": (_non_negative, "a non-negative integer"),
-    "model.timeout": (_positive, "a positive number of seconds"),
+    "model.max_concurrency": (is_positive, "a positive integer"),
+    "model.max_retries": (is_non_negative, "a non-negative integer"),
+    "model.timeout": (is_positive, "a positive number of seconds"),
     "model.folds": (lambda v: v >= 2, "an integer of at least 2"),
-    "model.fit_rows": (_positive, "a positive integer"),
+    "model.fit_rows": (is_positive, "a positive integer"),
     "model.gpu_memory_utilization": (lambda v: 0 < v <= 1, "a number in (0, 1] or null"),
-    "model.tensor_parallel_size": (_positive, "a positive integer or null"),
-    "model.pipeline_parallel_size": (_positive, "a positive integer or null"),
-    "model.data_parallel_size": (_positive, "a positive integer or null"),
-    "model.max_num_seqs": (_positive, "a positive integer or null"),
-    "model.cpu_kvcache_space_gib": (_positive, "a positive number of GiB"),
+    "model.tensor_parallel_size": (is_positive, "a positive integer or null"),
+    "model.pipeline_parallel_size": (is_positive, "a positive integer or null"),
+    "model.data_parallel_size": (is_positive, "a positive integer or null"),
+    "model.max_num_seqs": (is_positive, "a positive integer or null"),
+    "model.cpu_kvcache_space_gib": (is_positive, "a positive number of GiB"),
 }
 
 _TYPE_WORDS = {
@@ -328,6 +329,22 @@ def _check_include_path(value: Any) -> None:
             raise InputError(
                 f"config: include_path: expected a folder or a list of folders, got {value!r}"
             )
+
+
+def compose(config_dir: str | Path, name: str, overrides: Sequence[str]) -> DictConfig:
+    """``<config_dir>/<name>.yaml`` composed by Hydra with ``overrides`` and resolved; a Hydra
+    or OmegaConf error is one line (``config: ...``)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            config = hydra_compose(config_name=name, overrides=list(overrides))
+        OmegaConf.resolve(config)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
+    return config
 
 
 def check_settings(

@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -134,18 +134,14 @@ def load_rjdb(
     return read_rjdb(locate_rjdb(split, data_dir=data_dir, path=path))
 
 
-def load_rjdb_rows(
-    split: str = "test",
-    *,
-    data_dir: str | Path | None = None,
-    path: str | Path | None = None,
-) -> datasets.Dataset:
-    """:func:`load_rjdb`, read once per process and file (see :func:`read_rjdb_cached`).
-
-    The tasks' docs and the baseline's cross-fitting both come from here, so one run reads
-    and validates the file once.
-    """
-    return read_rjdb_cached(locate_rjdb(split, data_dir=data_dir, path=path))
+def rjdb_source(metadata: Mapping[str, Any]) -> DataFile:
+    """The RJDB file that task metadata (``rjdb_split``, ``rjdb_data_dir``, ``rjdb_path``)
+    selects: what the tasks' docs, the baseline and the trained models' row check all read."""
+    return locate_rjdb(
+        metadata.get("rjdb_split") or "test",
+        data_dir=metadata.get("rjdb_data_dir") or None,
+        path=metadata.get("rjdb_path") or None,
+    )
 
 
 @functools.lru_cache(maxsize=4)

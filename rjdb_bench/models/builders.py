@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rjdb_bench.data.rjdb import load_rjdb_rows
+from rjdb_bench.data.rjdb import read_rjdb_cached, rjdb_source
 from rjdb_bench.models.registry import LoadedModel
 
 
@@ -34,11 +34,7 @@ def build_baseline(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) 
     }
     # The split the tasks read (the same task metadata keys), from the data layer's cache:
     # the file is read and validated once per run, whoever asks first.
-    rows = load_rjdb_rows(
-        task_metadata.get("rjdb_split") or "test",
-        data_dir=task_metadata.get("rjdb_data_dir") or None,
-        path=task_metadata.get("rjdb_path") or None,
-    )
+    rows = read_rjdb_cached(rjdb_source(task_metadata))
     lm = BaselineLM(rows, batch_size=int(config.get("batch_size", 32)), **settings)
     identity = {
         "name": "baseline",

@@ -21,7 +21,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
 from rjdb_bench.data.download import sha256_file
-from rjdb_bench.data.rjdb import load_rjdb_rows
+from rjdb_bench.data.rjdb import read_rjdb_cached, rjdb_source
 from rjdb_bench.data.row_range import row_fingerprint
 from rjdb_bench.errors import InputError, one_line
 from rjdb_bench.models.registry import LoadedModel
@@ -91,11 +91,7 @@ def check_not_trained_on(
     row_ids = sorted({int(doc["row_id"]) for doc in docs if "row_id" in doc})
     if not row_ids:
         return
-    rows = load_rjdb_rows(
-        metadata.get("rjdb_split") or "test",
-        data_dir=metadata.get("rjdb_data_dir") or None,
-        path=metadata.get("rjdb_path") or None,
-    )
+    rows = read_rjdb_cached(rjdb_source(metadata))
     trained = set(record["training_data"]["train_row_fingerprints"])
     seen = [row for row in row_ids if row_fingerprint(rows[row]) in trained]
     if seen:

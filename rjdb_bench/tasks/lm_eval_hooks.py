@@ -19,7 +19,7 @@ from typing import Any
 import datasets
 
 from rjdb_bench.data.download import DataFile
-from rjdb_bench.data.rjdb import locate_rjdb, read_rjdb_cached
+from rjdb_bench.data.rjdb import read_rjdb_cached, rjdb_source
 from rjdb_bench.tasks.base import Doc, Item
 from rjdb_bench.tasks.registry import task_spec
 
@@ -36,15 +36,6 @@ def _rows(source: DataFile) -> datasets.Dataset:
 def _row_dicts(source: DataFile) -> tuple[dict[str, Any], ...]:
     # Building docs from plain dicts is ~20x faster than iterating a Dataset row by row.
     return tuple(_rows(source).to_list())
-
-
-def rjdb_source(metadata: Mapping[str, Any]) -> DataFile:
-    """The RJDB file that task metadata (``rjdb_split``, ``rjdb_data_dir``, ``rjdb_path``) selects."""
-    return locate_rjdb(
-        metadata.get("rjdb_split") or "test",
-        data_dir=metadata.get("rjdb_data_dir") or None,
-        path=metadata.get("rjdb_path") or None,
-    )
 
 
 def rjdb_provenance(metadata: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,7 @@ from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig
 
-from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
-from rjdb_bench.settings import validate_structured
+from rjdb_bench.settings import compose, is_non_negative, is_positive, validate_structured
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
 # ruff: noqa: UP045
@@ -64,10 +63,6 @@ class TrainSettings:
     threads: Optional[int] = None
 
 
-def _positive(value: Any) -> bool:
-    return value > 0
-
-
 CHECKS: dict[str, tuple[Any, str]] = {
     "data.split": (lambda v: v in SPLIT_CHOICES, "one of " + ", ".join(SPLIT_CHOICES)),
     "sources": (
@@ -79,20 +74,20 @@ CHECKS: dict[str, tuple[Any, str]] = {
         "a list of unmatched, other_row",
     ),
     "kind": (lambda v: v in ("tagger", "matcher"), "tagger or matcher"),
-    "seed": (lambda v: v >= 0, "a non-negative integer"),
-    "max_words": (_positive, "a positive integer"),
-    "max_length": (_positive, "a positive integer"),
-    "epochs": (_positive, "a positive number"),
-    "max_steps": (_positive, "a positive integer or null"),
-    "batch_size": (_positive, "a positive integer"),
-    "learning_rate": (_positive, "a positive number"),
-    "weight_decay": (lambda v: v >= 0, "a non-negative number"),
+    "seed": (is_non_negative, "a non-negative integer"),
+    "max_words": (is_positive, "a positive integer"),
+    "max_length": (is_positive, "a positive integer"),
+    "epochs": (is_positive, "a positive number"),
+    "max_steps": (is_positive, "a positive integer or null"),
+    "batch_size": (is_positive, "a positive integer"),
+    "learning_rate": (is_positive, "a positive number"),
+    "weight_decay": (is_non_negative, "a non-negative number"),
     "warmup_ratio": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "save_steps": (_positive, "a positive integer"),
-    "save_total_limit": (_positive, "a positive integer"),
-    "logging_steps": (_positive, "a positive integer"),
-    "limit": (_positive, "a positive integer or null"),
-    "threads": (_positive, "a positive integer or null"),
+    "save_steps": (is_positive, "a positive integer"),
+    "save_total_limit": (is_positive, "a positive integer"),
+    "logging_steps": (is_positive, "a positive integer"),
+    "limit": (is_positive, "a positive integer or null"),
+    "threads": (is_positive, "a positive integer or null"),
 }
 
 SCHEMAS = {"labels": LabelSettings, "tagger": TrainSettings, "matcher": TrainSettings}
@@ -100,17 +95,8 @@ SCHEMAS = {"labels": LabelSettings, "tagger": TrainSettings, "matcher": TrainSet
 
 def compose_weak(name: str, overrides: Sequence[str]) -> DictConfig:
     """``configs/weak/<name>.yaml`` with Hydra ``overrides``, typed and checked."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     from rjdb_bench.resources import configs_dir
 
-    try:
-        with initialize_config_dir(config_dir=str(configs_dir() / "weak"), version_base="1.3"):
-            config = compose(config_name=name, overrides=list(overrides))
-        OmegaConf.resolve(config)
-    except (HydraException, OmegaConfBaseException) as error:
-        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
-    return validate_structured(SCHEMAS[name], config, CHECKS)
+    return validate_structured(
+        SCHEMAS[name], compose(configs_dir() / "weak", name, overrides), CHECKS
+    )

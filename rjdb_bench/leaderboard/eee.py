@@ -35,8 +35,9 @@ from rjdb_bench.data.ood import OOD_DATASETS, OOD_FILES
 from rjdb_bench.data.rjdb import RJDB_COMMIT, RJDB_PINNED, RJDB_REPO, RJDB_URL_BASE
 from rjdb_bench.errors import InputError
 from rjdb_bench.leaderboard.board import BOARD_FILE, read_board, read_items
+from rjdb_bench.metrics.statistic import prf_from_counts
 from rjdb_bench.results.run_dir import Run, read_run, results_digest
-from rjdb_bench.results.writer import json_line
+from rjdb_bench.results.writer import json_line, results_text
 
 SCHEMA_VERSION = "0.3.0"  # the every-eval-ever schema these records follow
 COLLECTION = "rjdb-bench"  # data/<collection>/... in an EEE datastore
@@ -457,8 +458,9 @@ def _aggregate(
         },
         "evaluation_results": results,
     }
-    if _unix(created):
-        record["evaluation_timestamp"] = _unix(created)
+    timestamp = _unix(created)
+    if timestamp:
+        record["evaluation_timestamp"] = timestamp
     return record
 
 
@@ -582,11 +584,7 @@ def item_scores(task: Mapping[str, Any], scores: Mapping[str, Any]) -> dict[str,
             return out
     tp, fp, fn = (scores.get(k) for k in ("tp", "fp", "fn"))
     if all(_finite(v) for v in (tp, fp, fn)):
-        denominator = 2 * tp + fp + fn
-        out[headline] = (
-            2 * tp / denominator if denominator else 1.0,
-            "per-doc F1 from scores.tp/fp/fn",
-        )
+        out[headline] = (float(prf_from_counts(tp, fp, fn)[2]), "per-doc F1 from scores.tp/fp/fn")
     return out
 
 
@@ -600,7 +598,7 @@ def instance_records(run: Run, evaluation_id: str, identifier: str) -> list[dict
     for task, samples in run.samples.items():
         record = run.results["tasks"][task]
         for sample in samples:
-            reference = sample["gold"] if isinstance(sample["gold"], str) else _text(sample["gold"])
+            reference = _text(sample["gold"])
             common = {
                 "schema_version": SCHEMA_VERSION,
                 "evaluation_id": evaluation_id,
@@ -681,10 +679,6 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def _json_bytes(record: Mapping[str, Any]) -> bytes:
-    return (json.dumps(record, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
-
-
 def export_run(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the EEE aggregate record of the run in ``run_dir`` and its instance records.
 
@@ -711,7 +705,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
             "checksum": _sha256(data),
             "total_rows": len(rows),
         }
-    written.insert(0, _write(data_dir.parent / aggregate, _json_bytes(record)))
+    written.insert(0, _write(data_dir.parent / aggregate, results_text(record).encode("utf-8")))
     return written
 
 
@@ -730,7 +724,7 @@ def export_board(board_dir: str | Path, out_dir: str | Path) -> list[Path]:
         file_uuid = _file_uuid(f"rjdb-bench eee board {entry['id']} {items_sha256}")
         record = board_record(entry, items_sha256, file_uuid)
         path = repo_path(record["model_info"], f"{file_uuid}.json")
-        written.append(_write(data_dir.parent / path, _json_bytes(record)))
+        written.append(_write(data_dir.parent / path, results_text(record).encode("utf-8")))
     return written
 
 

@@ -66,3 +66,20 @@ def chunks(items: Sequence[str], size: int) -> list[list[str]]:
     [['a', 'b'], ['c']]
     """
     return [list(items[start : start + size]) for start in range(0, len(items), size)] or [[]]
+
+
+def first_subwords(word_ids: Sequence[int | None]) -> dict[int, int]:
+    """``{token position: word index}`` of each word's first subword token (a tokenizer's
+    ``word_ids()``): where a word's tag is learnt (the tagger's training) and read (its
+    inference); every other token is ignored.
+
+    >>> first_subwords([None, 0, 0, 1, None])
+    {1: 0, 3: 1}
+    """
+    first: dict[int, int] = {}
+    seen: set[int] = set()
+    for position, word in enumerate(word_ids):
+        if word is not None and word not in seen:
+            seen.add(word)
+            first[position] = word
+    return first

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rjdb_bench.data.words import chunks, line_windows
+from rjdb_bench.data.words import chunks, first_subwords, line_windows
 from rjdb_bench.metrics.bio import bio_spans
 from rjdb_bench.metrics.spans import match_key
 from rjdb_bench.models.encoders import Answerer, EncoderLM, build_trained
@@ -46,11 +46,8 @@ class TaggerLM(EncoderLM):
             encoded, logits = self.forward([list(windows[i]) for i in batch], words=True)
             predicted = logits.argmax(-1).tolist()
             for row, index in enumerate(batch):
-                seen: set[int] = set()
-                for position, word in enumerate(encoded.word_ids(row)):
-                    if word is not None and word not in seen:
-                        seen.add(word)
-                        out[index][word] = self.labels[predicted[row][position]]
+                for position, word in first_subwords(encoded.word_ids(row)).items():
+                    out[index][word] = self.labels[predicted[row][position]]
         return out
 
     def spans(self, documents: Sequence[Sequence[str]]) -> list[list[tuple[int, int]]]:

@@ -27,6 +27,7 @@ from omegaconf import OmegaConf
 
 from rjdb_bench.atomic import atomic_path, atomic_write_text
 from rjdb_bench.data.download import sha256_file
+from rjdb_bench.data.words import first_subwords
 from rjdb_bench.errors import InputError, one_line
 from rjdb_bench.models.encoders import FINAL_MODEL, RECORD_FORMAT, TRAINING_RECORD
 from rjdb_bench.weak.card import CARD_JSON, read_card
@@ -128,13 +129,9 @@ def _tagger_parts(dataset: Any, encoder: str, max_length: int) -> tuple[Any, Any
         )
         labels = []
         for row, tags in enumerate(batch["tags"]):
-            seen: set[int] = set()
-            row_labels = []
-            for word in encoded.word_ids(row):
-                row_labels.append(-100 if word is None or word in seen else tags[word])
-                if word is not None:
-                    seen.add(word)
-            labels.append(row_labels)
+            word_ids = encoded.word_ids(row)
+            first = first_subwords(word_ids)
+            labels.append([tags[first[k]] if k in first else -100 for k in range(len(word_ids))])
         encoded["labels"] = labels
         return encoded
 

@@ -42,6 +42,9 @@ BOARD_FILE = "leaderboard.json"
 ITEMS_DIR = "items"
 SCHEMA_VERSION = 1
 REFERENCES = {"oracle": "oracle", "baseline": "baseline"}  # model.kind -> reference row
+# The facts of a metric (rjdb_bench.metrics.spec) that runs record in metric_info and entries
+# keep; runs written before rjdb-bench recorded them have only family and direction.
+METRIC_FACTS = ("kind", "bounds", "display_name")
 
 
 def _sha256(text: str) -> str:
@@ -141,6 +144,11 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
                     "higher_is_better": info["higher_is_better"],
                 }
                 for name, info in record["metric_info"].items()
+            },
+            "metric_facts": {
+                name: {fact: info[fact] for fact in METRIC_FACTS if fact in info}
+                for name, info in record["metric_info"].items()
+                if any(fact in info for fact in METRIC_FACTS)
             },
         }
     entry = {

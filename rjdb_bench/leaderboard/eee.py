@@ -34,7 +34,8 @@ from rjdb_bench.atomic import atomic_path
 from rjdb_bench.data.ood import OOD_DATASETS, OOD_FILES
 from rjdb_bench.data.rjdb import RJDB_COMMIT, RJDB_PINNED, RJDB_REPO, RJDB_URL_BASE
 from rjdb_bench.errors import InputError
-from rjdb_bench.leaderboard.board import BOARD_FILE, read_board, read_items
+from rjdb_bench.leaderboard.board import BOARD_FILE, METRIC_FACTS, read_board, read_items
+from rjdb_bench.metrics.spec import PROPORTION
 from rjdb_bench.metrics.statistic import prf_from_counts
 from rjdb_bench.results.run_dir import Run, read_run, results_digest
 from rjdb_bench.results.writer import json_line, results_text
@@ -51,14 +52,6 @@ _ENGINES = {"hf": "transformers", "vllm": "vllm"}
 _REFERENCES = ("oracle", "baseline")  # rjdb-bench's own reference systems
 # The embedded default model (model=smollm2): its recorded name -> its Hugging Face id.
 _EMBEDDED_IDS = {"SmolLM2-135M-Instruct": "HuggingFaceTB/SmolLM2-135M-Instruct"}
-# EEE's metric_kind for an rjdb-bench family (precision and recall are split off by name).
-_KINDS = {
-    "accuracy": "accuracy",
-    "f1": "f1",
-    "rouge": "text_overlap",
-    "bertscore": "bertscore",
-    "rate": "rate",
-}
 _WINDOWS_RESERVED = {
     "CON",
     "PRN",
@@ -245,65 +238,47 @@ def source_data(task: str, keys: Sequence[str] | None, data: Mapping[str, Any]) 
 
 
 # ------------------------------------------------------------------------- metric_config
-def metric_bounds(name: str, family: str) -> tuple[float | str, float | str] | None:
-    """The range of a metric, from its family (and name for rank metrics); None if unknown.
-
-    BERTScore without baseline rescaling (rjdb-bench never rescales) is a cosine similarity.
-
-    >>> metric_bounds("spearman_annotator1", "ranking"), metric_bounds("ndcg_at_3", "ranking")
-    ((-1.0, 1.0), (0.0, 1.0))
-    """
-    if family in ("accuracy", "f1", "rouge", "rate"):
-        return (0.0, 1.0)
-    if family == "bertscore":
-        return (-1.0, 1.0)
-    if family == "ranking":
-        if "spearman" in name:
-            return (-1.0, 1.0)
-        if "ndcg" in name:
-            return (0.0, 1.0)
-    return None
-
-
-def metric_kind(name: str, family: str) -> str | None:
-    """EEE's ``metric_kind`` (the family a value aggregates safely within)."""
-    if family == "f1" and name.endswith(("precision", "recall")):
-        return "precision" if name.endswith("precision") else "recall"
-    if family == "ranking":
-        return "correlation" if "spearman" in name else "ndcg" if "ndcg" in name else None
-    return _KINDS.get(family)
-
-
 def metric_config(
     task: str,
     name: str,
-    family: str,
-    higher_is_better: bool,
+    facts: Mapping[str, Any],
     *,
     headline: bool,
     task_version: Any = None,
 ) -> dict[str, Any]:
-    """EEE ``metric_config`` of one metric: direction as recorded, range from the family."""
+    """EEE ``metric_config`` of one metric, from the facts its run recorded (``metric_info``:
+    direction, family, kind, bounds, display name; :mod:`rjdb_bench.metrics.spec`).
+
+    Runs written before rjdb-bench recorded a metric's kind and bounds export without them
+    (``bounds_status: unknown``): nothing is guessed from a metric's name.
+
+    >>> facts = {"family": "ranking", "higher_is_better": True, "kind": "correlation",
+    ...          "bounds": [-1.0, 1.0], "display_name": "Spearman rho"}
+    >>> config = metric_config("ood_vacancy_weak", "spearman", facts, headline=True)
+    >>> config["metric_kind"], config["min_score"], config["metric_name"], "metric_unit" in config
+    ('correlation', -1.0, 'Spearman rho', False)
+    """
+    family = str(facts.get("family"))
     config: dict[str, Any] = {
         "evaluation_description": f"{name} of rjdb-bench task {task}"
         + (" (the task's headline metric)" if headline else ""),
         "metric_id": f"{METRIC_NAMESPACE}.{name}",
-        "metric_name": name,
-        "lower_is_better": not higher_is_better,
+        "metric_name": str(facts.get("display_name") or name),
+        "lower_is_better": not bool(facts.get("higher_is_better", True)),
     }
-    kind = metric_kind(name, family)
-    if kind:
-        config["metric_kind"] = kind
-    bounds = metric_bounds(name, family)
+    if facts.get("kind"):
+        config["metric_kind"] = str(facts["kind"])
+    bounds = facts.get("bounds")
     details = {"family": family, "headline": "true" if headline else "false"}
     if task_version is not None:
         details["task_version"] = str(task_version)
-    if bounds is None:
+    if not (isinstance(bounds, Sequence) and len(bounds) == 2 and all(map(_finite, bounds))):
         details["bounds_status"] = "unknown"
     else:
-        config |= {"score_type": "continuous", "min_score": bounds[0], "max_score": bounds[1]}
-        if bounds == (0.0, 1.0):
-            config["metric_unit"] = "proportion"
+        low, high = float(bounds[0]), float(bounds[1])
+        config |= {"score_type": "continuous", "min_score": low, "max_score": high}
+        if (low, high) == (0.0, 1.0):
+            config["metric_unit"] = PROPORTION
     config["additional_details"] = details
     return config
 
@@ -404,8 +379,7 @@ def evaluation_results(
                 "metric_config": metric_config(
                     task.name,
                     name,
-                    str(metric["family"]),
-                    bool(metric["higher_is_better"]),
+                    metric,
                     headline=name == task.record.get("headline"),
                     task_version=task.record.get("version"),
                 ),
@@ -481,6 +455,7 @@ def run_tasks(run: Run) -> list[TaskView]:
             name: {
                 "value": record["metrics"].get(name),
                 "ci": record["metrics"].get(f"{name}_ci"),
+                **{fact: meta[fact] for fact in METRIC_FACTS if fact in meta},
                 "family": meta.get("family"),
                 "higher_is_better": meta.get("higher_is_better", True),
             }
@@ -522,10 +497,16 @@ def run_record(run: Run, file_uuid: str) -> dict[str, Any]:
     )
 
 
+def _with_facts(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A board task's metrics, each with the facts its run recorded (``metric_facts``)."""
+    facts = record.get("metric_facts") or {}
+    return {name: {**facts.get(name, {}), **score} for name, score in record["metrics"].items()}
+
+
 def board_record(entry: Mapping[str, Any], items_sha256: str, file_uuid: str) -> dict[str, Any]:
     """The EEE aggregate record of one board entry (the board keeps aggregates only)."""
     views = [
-        TaskView(task, record, record["metrics"], source_data(task, None, {}))
+        TaskView(task, record, _with_facts(record), source_data(task, None, {}))
         for task, record in entry["tasks"].items()
     ]
     created = entry.get("date")

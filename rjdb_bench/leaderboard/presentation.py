@@ -19,10 +19,10 @@ import yaml
 from rjdb_bench.errors import InputError, yaml_error
 from rjdb_bench.leaderboard.board import schema_problem
 from rjdb_bench.leaderboard.ranks import RankSettings
+from rjdb_bench.metrics.spec import FAMILIES
 from rjdb_bench.resources import leaderboard_presentation
 
 PRESENTATION_FILE = "presentation.yaml"
-FAMILIES = ["accuracy", "f1", "rouge", "bertscore", "ranking", "rate"]
 
 _NAMED = {
     "type": "object",
@@ -67,7 +67,7 @@ PRESENTATION_SCHEMA: dict[str, Any] = {
                         "minProperties": 1,
                         "additionalProperties": False,
                         "properties": {
-                            "family": {"enum": FAMILIES},
+                            "family": {"enum": list(FAMILIES)},
                             "metric": _PATTERNS,
                             "task": _PATTERNS,
                             "headline": {"type": "boolean"},
@@ -120,9 +120,10 @@ class Presentation:
     names: dict[str, dict[str, dict[str, str]]]
     source: Path
 
-    def name(self, kind: str, key: str) -> str:
-        """Display name of a task, metric or suite (``kind``): its own name when unnamed."""
-        return self.names[kind].get(key, {}).get("name", key)
+    def name(self, kind: str, key: str, default: str | None = None) -> str:
+        """Display name of a task, metric or suite (``kind``): ``default``, else its own name,
+        when the file names none."""
+        return self.names[kind].get(key, {}).get("name", default or key)
 
     def describe(self, kind: str, key: str) -> str:
         """One-line description of a task, metric or suite ('' when none)."""
@@ -170,10 +171,11 @@ def _matches(name: str, patterns: str | Sequence[str] | None) -> bool:
 
 def board_metrics(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
     """Every ``(task, metric, info)`` on the board, each once, in order of first appearance
-    (info: family, direction and whether it is the task's headline)."""
+    (info: family, direction, whether it is the task's headline, and its recorded display name)."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for entry in entries:
         for task, record in entry["tasks"].items():
+            facts = record.get("metric_facts") or {}
             for metric, score in record["metrics"].items():
                 seen.setdefault(
                     (task, metric),
@@ -181,16 +183,19 @@ def board_metrics(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, 
                         "family": score["family"],
                         "higher_is_better": score["higher_is_better"],
                         "headline": metric == record["headline"],
+                        "display_name": facts.get(metric, {}).get("display_name"),
                     },
                 )
     return [(task, metric, info) for (task, metric), info in seen.items()]
 
 
-def _task_column(presentation: Presentation, task: str, metric: str, higher: bool) -> Column:
+def _task_column(
+    presentation: Presentation, task: str, metric: str, info: Mapping[str, Any]
+) -> Column:
     return Column(
         key=f"{task}:{metric}",
         title=presentation.name("tasks", task),
-        subtitle=presentation.name("metrics", metric),
+        subtitle=presentation.name("metrics", metric, info.get("display_name")),
         description=" — ".join(
             text
             for text in (
@@ -201,7 +206,7 @@ def _task_column(presentation: Presentation, task: str, metric: str, higher: boo
         ),
         task=task,
         metric=metric,
-        higher_is_better=higher,
+        higher_is_better=info["higher_is_better"],
     )
 
 
@@ -242,7 +247,7 @@ def resolve_views(presentation: Presentation, entries: Sequence[Mapping[str, Any
         suite = select.get("suite")
         members = suite_members(entries, suite) if suite is not None else None
         columns = [
-            _task_column(presentation, task, metric, info["higher_is_better"])
+            _task_column(presentation, task, metric, info)
             for task, metric, info in metrics
             if _selected(select, task, metric, info, members)
         ]

@@ -1,4 +1,9 @@
-"""Accuracy and F1 for label predictions (Yes/No, A/B, gap kinds), via scikit-learn.
+"""Accuracy and F1 for label predictions (Yes/No, A/B, gap kinds).
+
+Each value is computed once, from the per-document columns (:func:`label_indicators`) that the
+bootstrap, the regression gate and the leaderboard resample; the functions with
+scikit-learn's signatures (:func:`accuracy`, :func:`macro_f1`, :func:`label_prf`) reduce the
+same columns, and the tests check them against scikit-learn.
 
 A prediction that could not be parsed is passed as ``None``: it is wrong for accuracy and
 counts as a false negative of its true class (it is mapped to a label outside ``labels``).
@@ -10,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from rjdb_bench.metrics.statistic import Reduction, Statistic
 
@@ -27,7 +31,7 @@ def accuracy(y_true: Sequence[str], y_pred: Sequence[str | None]) -> float:
     >>> accuracy(["Yes", "No", "No"], ["Yes", None, "No"])
     0.6666666666666666
     """
-    return float(accuracy_score(list(y_true), _labels_or_invalid(y_pred)))
+    return accuracy_statistic(label_indicators(y_true, y_pred, labels=())).value()
 
 
 def macro_f1(
@@ -38,15 +42,8 @@ def macro_f1(
     >>> macro_f1(["Yes", "Yes", "No", "No"], ["Yes", "No", "No", None], labels=["Yes", "No"])
     0.5833333333333333
     """
-    return float(
-        f1_score(
-            list(y_true),
-            _labels_or_invalid(y_pred),
-            labels=list(labels),
-            average="macro",
-            zero_division=0,
-        )
-    )
+    indicators = label_indicators(y_true, y_pred, labels=labels)
+    return label_f1_statistics(indicators, labels)["macro_f1"].value()
 
 
 def label_prf(
@@ -57,10 +54,8 @@ def label_prf(
     >>> label_prf(["Yes", "Yes", "No"], ["Yes", "No", "Yes"], label="Yes")
     (0.5, 0.5, 0.5)
     """
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        list(y_true), _labels_or_invalid(y_pred), labels=[label], average=None, zero_division=0
-    )
-    return float(precision[0]), float(recall[0]), float(f1[0])
+    statistics = label_f1_statistics(label_indicators(y_true, y_pred, labels=[label]), [label])
+    return tuple(statistics[f"{label}_{name}"].value() for name in ("precision", "recall", "f1"))
 
 
 def label_indicators(

@@ -26,6 +26,15 @@ import numpy as np
 
 from rjdb_bench.metrics.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
 from rjdb_bench.metrics.sets import DEFAULT_SOFT_THRESHOLD
+from rjdb_bench.metrics.spec import (  # noqa: F401  (tasks declare metrics through base)
+    MetricSpec,
+    accuracy_metric,
+    bertscore_metric,
+    f1_metric,
+    ranking_metric,
+    rate_metric,
+    rouge_metric,
+)
 from rjdb_bench.metrics.statistic import Statistic, mean_statistic
 from rjdb_bench.metrics.text import BertScoreConfig, rouge_settings
 from rjdb_bench.tasks.parsing import Parsed
@@ -84,78 +93,18 @@ class ScoringSettings:
 
 @dataclass
 class Scored:
-    """A scorer's output before confidence intervals are attached.
-
-    ``values`` holds point estimates computed by a metric library where one is the reference
-    (scikit-learn for accuracy/F1); any metric missing there is ``statistics[name].value()``.
-    """
+    """A scorer's output before confidence intervals are attached: every metric as a
+    :class:`Statistic` (per-doc columns and their reduction, the one source of its value)."""
 
     statistics: dict[str, Statistic]
     per_item: list[dict[str, float | None]]
-    values: dict[str, float] = field(default_factory=dict)
 
     def point_values(self) -> dict[str, float]:
-        """Every metric's corpus value: the library's where given, else the statistic's."""
-        return {
-            name: self.values.get(name, statistic.value())
-            for name, statistic in self.statistics.items()
-        }
+        """Every metric's corpus value, reduced from its columns' sums."""
+        return {name: statistic.value() for name, statistic in self.statistics.items()}
 
 
-# What a metric measures, for grouping on leaderboards: accuracy-like shares of correct items,
-# F1 and its precision/recall, ROUGE, BERTScore, rank correlation / NDCG, and rates of events
-# (parse failures) that are not quality scores.
-FAMILIES = ("accuracy", "f1", "rouge", "bertscore", "ranking", "rate")
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric of a task: its key in results files, family and direction."""
-
-    name: str
-    family: str
-    higher_is_better: bool = True
-
-    def __post_init__(self) -> None:
-        if self.family not in FAMILIES:
-            raise ValueError(f"metric {self.name}: family {self.family!r} not in {FAMILIES}")
-
-    def describe(self) -> dict[str, Any]:
-        """What ``results.json`` records about the metric."""
-        return {"family": self.family, "higher_is_better": self.higher_is_better}
-
-
-def accuracy_metric(name: str) -> MetricSpec:
-    """A share of correct items (higher is better)."""
-    return MetricSpec(name, "accuracy")
-
-
-def f1_metric(name: str) -> MetricSpec:
-    """An F1, precision or recall (higher is better)."""
-    return MetricSpec(name, "f1")
-
-
-def rouge_metric(name: str) -> MetricSpec:
-    """A ROUGE F-measure (higher is better)."""
-    return MetricSpec(name, "rouge")
-
-
-def bertscore_metric(name: str) -> MetricSpec:
-    """A BERTScore precision, recall or F1 (higher is better)."""
-    return MetricSpec(name, "bertscore")
-
-
-def ranking_metric(name: str) -> MetricSpec:
-    """A rank correlation or NDCG (higher is better)."""
-    return MetricSpec(name, "ranking")
-
-
-def rate_metric(name: str) -> MetricSpec:
-    """A rate of failures such as unparsable outputs (lower is better)."""
-    return MetricSpec(name, "rate", higher_is_better=False)
-
-
-PARSE_FAILURE_RATE = rate_metric("parse_failure_rate")
+PARSE_FAILURE_RATE = rate_metric("parse_failure_rate", "Parse-failure rate")
 
 # Units a task's items cluster by (several docs from one RJDB row, one CV, one sentence).
 CLUSTER_UNITS = ("rjdb_row", "cv", "sentence")

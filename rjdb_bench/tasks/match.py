@@ -105,21 +105,11 @@ def score_match(items: Sequence[Item], settings: ScoringSettings) -> Scored:
         "yes_f1": per_label["Yes_f1"],
         "parse_failure_rate": parse_failure_statistic(items),
     }
-    values = {}
-    if items:
-        precision, recall, f1 = classification.label_prf(gold, pred, label="Yes")
-        values = {
-            "accuracy": classification.accuracy(gold, pred),
-            "macro_f1": classification.macro_f1(gold, pred, labels=MATCH_LABELS),
-            "yes_precision": precision,
-            "yes_recall": recall,
-            "yes_f1": f1,
-        }
     per_item = [
         {"correct": float(g == p), "parsed": float(i["parsed_ok"])}
         for g, p, i in zip(gold, pred, items, strict=True)
     ]
-    return Scored(statistics, per_item, values)
+    return Scored(statistics, per_item)
 
 
 def score_pairwise(items: Sequence[Item], settings: ScoringSettings) -> Scored:
@@ -131,23 +121,22 @@ def score_pairwise(items: Sequence[Item], settings: ScoringSettings) -> Scored:
         "accuracy": classification.accuracy_statistic(indicators),
         "parse_failure_rate": parse_failure_statistic(items),
     }
-    values = {"accuracy": classification.accuracy(gold, pred)} if items else {}
     per_item = [
         {"correct": float(g == p), "parsed": float(i["parsed_ok"])}
         for g, p, i in zip(gold, pred, items, strict=True)
     ]
-    return Scored(statistics, per_item, values)
+    return Scored(statistics, per_item)
 
 
 MATCH = TaskSpec(
     name="rjdb_match",
     headline="accuracy",
     metrics=(
-        accuracy_metric("accuracy"),
-        f1_metric("macro_f1"),
-        f1_metric("yes_precision"),
-        f1_metric("yes_recall"),
-        f1_metric("yes_f1"),
+        accuracy_metric("accuracy", "Accuracy"),
+        f1_metric("macro_f1", "Macro-F1"),
+        f1_metric("yes_precision", "Precision (Yes)", kind="precision"),
+        f1_metric("yes_recall", "Recall (Yes)", kind="recall"),
+        f1_metric("yes_f1", "F1 (Yes)"),
         PARSE_FAILURE_RATE,
     ),
     build_docs=build_match_docs,
@@ -160,7 +149,7 @@ MATCH = TaskSpec(
 MATCH_PAIRWISE = TaskSpec(
     name="rjdb_match_pairwise",
     headline="accuracy",
-    metrics=(accuracy_metric("accuracy"), PARSE_FAILURE_RATE),
+    metrics=(accuracy_metric("accuracy", "Accuracy"), PARSE_FAILURE_RATE),
     build_docs=build_pairwise_docs,
     make_item=make_pairwise_item,
     score=score_pairwise,

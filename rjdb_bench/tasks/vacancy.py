@@ -194,23 +194,18 @@ def score_vacancy(items: Sequence[Item], settings: ScoringSettings) -> Scored:
 
 
 VACANCY_METRICS = (
-    *(
-        ranking_metric(name)
-        for name in (
-            "spearman",
-            "spearman_annotator1",
-            "spearman_annotator2",
-            "ndcg_at_1",
-            "ndcg_at_3",
-            "ndcg_at_1_annotator1",
-            "ndcg_at_1_annotator2",
-            "ndcg_at_3_annotator1",
-            "ndcg_at_3_annotator2",
-            "human_spearman",
-            "human_ndcg_at_1",
-            "human_ndcg_at_3",
-        )
-    ),
+    ranking_metric("spearman", "Spearman rho", kind="correlation"),
+    ranking_metric("spearman_annotator1", "Spearman rho (annotator 1)", kind="correlation"),
+    ranking_metric("spearman_annotator2", "Spearman rho (annotator 2)", kind="correlation"),
+    ranking_metric("ndcg_at_1", "NDCG@1", kind="ndcg"),
+    ranking_metric("ndcg_at_3", "NDCG@3", kind="ndcg"),
+    ranking_metric("ndcg_at_1_annotator1", "NDCG@1 (annotator 1)", kind="ndcg"),
+    ranking_metric("ndcg_at_1_annotator2", "NDCG@1 (annotator 2)", kind="ndcg"),
+    ranking_metric("ndcg_at_3_annotator1", "NDCG@3 (annotator 1)", kind="ndcg"),
+    ranking_metric("ndcg_at_3_annotator2", "NDCG@3 (annotator 2)", kind="ndcg"),
+    ranking_metric("human_spearman", "Human Spearman rho (inter-annotator)", kind="correlation"),
+    ranking_metric("human_ndcg_at_1", "Human NDCG@1 (inter-annotator)", kind="ndcg"),
+    ranking_metric("human_ndcg_at_3", "Human NDCG@3 (inter-annotator)", kind="ndcg"),
     PARSE_FAILURE_RATE,
 )
 

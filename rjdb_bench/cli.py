@@ -32,13 +32,15 @@ def compose_config(overrides: Sequence[str]):
 
 
 def command_run(overrides: Sequence[str]) -> int:
-    """Compose the config, run the evaluation, print the table."""
-    config = compose_config(overrides)
+    """Compose the config, plan the run, run the evaluation, print the table."""
+    from rjdb_bench.plan import plan_run
+
+    plan = plan_run(compose_config(overrides), overrides)
     from rjdb_bench.results.report import print_results
     from rjdb_bench.runner import run
 
-    results = run(config, overrides=overrides)
-    print_results(results, str(config.output_dir))
+    results = run(plan)
+    print_results(results, str(plan.output_dir))
     return 0
 
 

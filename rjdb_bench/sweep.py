@@ -284,9 +284,7 @@ class SweepIndexCallback(Callback):
 
 # ---------------------------------------------------------------------------------- a job
 def _settings(cfg: DictConfig) -> DictConfig:
-    """The job's config resolved and checked as a single run's (``compose_config``)."""
-    from rjdb_bench.settings import validate_settings
-
+    """The job's config resolved, without Hydra's own node (planned as a single run's)."""
     config = copy.deepcopy(cfg)
     with open_dict(config):
         config.pop("hydra", None)  # Hydra passes jobs their config without it; never record it
@@ -294,7 +292,7 @@ def _settings(cfg: DictConfig) -> DictConfig:
         OmegaConf.resolve(config)
     except OmegaConfBaseException as error:
         raise InputError(f"config: {one_line(error, ERROR_LIMIT)}") from None
-    return validate_settings(config)
+    return config
 
 
 def _raw_output_dir(cfg: DictConfig) -> str | None:
@@ -312,6 +310,8 @@ def run_job(cfg: DictConfig) -> int:
     """
     from hydra.core.hydra_config import HydraConfig
 
+    from rjdb_bench.plan import plan_run
+
     hydra = HydraConfig.get()
     sweep_dir = Path(str(hydra.sweep.dir)).absolute()
     num = int(hydra.job.num)
@@ -328,14 +328,14 @@ def run_job(cfg: DictConfig) -> int:
         "finished": None,
     }
     try:
-        settings = _settings(cfg)
-        record["run_dir"] = _relative(Path(str(settings.output_dir)).absolute(), sweep_dir)
+        plan = plan_run(_settings(cfg), list(hydra.overrides.task))
+        record["run_dir"] = _relative(plan.output_dir.absolute(), sweep_dir)
         _save_record(sweep_dir, record, claim=True)
         from rjdb_bench.results.report import print_results
         from rjdb_bench.runner import run
 
-        results = run(settings, overrides=list(hydra.overrides.task))
-        print_results(results, str(settings.output_dir))
+        results = run(plan)
+        print_results(results, str(plan.output_dir))
         status, code, message = STATUS_OK, 0, None
     except InputError as error:
         status, code, message = STATUS_FAILED, 2, one_line(error, ERROR_LIMIT)
@@ -369,8 +369,10 @@ def run_sweep(overrides: Sequence[str]) -> dict[str, Any]:
     from hydra.core.global_hydra import GlobalHydra
 
     from rjdb_bench.resources import configs_dir
+    from rjdb_bench.settings import register_configs
 
     check_launcher(overrides)
+    register_configs()
     version.setbase("1.3")
     _launched["sweep_dir"] = None
     launched = None

@@ -50,6 +50,20 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "rjdb_bench.runner",
         "rjdb_bench.rescore",
     ),
+    # Backend registrations are declarations every layer may read: they import no layer that
+    # runs (a builder is named by its module path and imported only when used).
+    "rjdb_bench.backends": (
+        "rjdb_bench.tasks",
+        "rjdb_bench.scoring",
+        "rjdb_bench.results",
+        "rjdb_bench.leaderboard",
+        "rjdb_bench.compare",
+        "rjdb_bench.runner",
+        "rjdb_bench.stages",
+        "rjdb_bench.plan",
+        "rjdb_bench.rescore",
+        "rjdb_bench.weak",
+    ),
     "rjdb_bench.compare": (
         "rjdb_bench.models",
         "rjdb_bench.tasks",
@@ -150,4 +164,63 @@ def test_layers_do_not_import_the_layers_above(layer: str) -> None:
         for name in sorted(file_imports(path))
         if any(within(name, forbidden) for forbidden in FORBIDDEN[layer])
     ]
+    assert violations == []
+
+
+# The run plan sits between the settings and the stages: it may read the schema, the task
+# specs and the backend registrations, nothing that runs later.
+PLAN_FORBIDDEN = (
+    "rjdb_bench.runner",
+    "rjdb_bench.stages",
+    "rjdb_bench.rescore",
+    "rjdb_bench.scoring",
+    "rjdb_bench.results",
+    "rjdb_bench.compare",
+    "rjdb_bench.leaderboard",
+    "rjdb_bench.cli",
+    "rjdb_bench.sweep",
+    "rjdb_bench.weak",
+    "lm_eval.evaluator",
+)
+# Of the models layer the plan sees nothing: backends are read from their registrations.
+PLAN_MODELS_ALLOWED: tuple[str, ...] = ()
+# Layers below the plan (they get what they need from it, or from the schema's classes).
+BELOW_THE_PLAN = (
+    "rjdb_bench.data",
+    "rjdb_bench.metrics",
+    "rjdb_bench.tasks",
+    "rjdb_bench.models",
+    "rjdb_bench.scoring",
+    "rjdb_bench.results",
+)
+# What settings.py offers besides its schema classes: only the pipeline's top may use it.
+SETTINGS_MACHINERY = (
+    "compose",
+    "validate_settings",
+    "validate_structured",
+    "register_configs",
+    "resolve_backend",
+    "check_settings",
+)
+
+
+def test_the_plan_imports_nothing_that_runs_after_it() -> None:
+    found = file_imports(PACKAGE / "plan.py")
+    assert [n for n in sorted(found) if any(within(n, f) for f in PLAN_FORBIDDEN)] == []
+    models = [n for n in found if within(n, "rjdb_bench.models")]
+    assert all(any(within(n, a) for a in PLAN_MODELS_ALLOWED) for n in models), models
+
+
+def test_nothing_below_the_plan_reads_the_raw_config() -> None:
+    violations = []
+    for path in SOURCES:
+        name = module_name(path)
+        if not any(within(name, layer) for layer in BELOW_THE_PLAN):
+            continue
+        for imported in sorted(file_imports(path)):
+            if any(
+                within(imported, top)
+                for top in ("rjdb_bench.plan", "rjdb_bench.runner", "rjdb_bench.stages")
+            ) or any(imported == f"rjdb_bench.settings.{f}" for f in SETTINGS_MACHINERY):
+                violations.append(f"{name} imports {imported}")
     assert violations == []

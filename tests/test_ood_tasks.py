@@ -16,7 +16,7 @@ from scipy.stats import spearmanr
 
 from rjdb_bench.cli import main
 from rjdb_bench.metrics.normalize import normalize
-from rjdb_bench.runner import vacancy_scoring
+from rjdb_bench.plan import vacancy_scoring
 from rjdb_bench.tasks.base import ScoringSettings
 from rjdb_bench.tasks.selection import task_manager
 from rjdb_bench.tasks.vacancy import score_vacancy

@@ -24,6 +24,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import binomtest, false_discovery_control, norm
 
+from rjdb_bench.metrics.bootstrap import percentile_interval
+
 DEFAULT_CONFIDENCE = 0.95
 DEFAULT_ALPHA = 0.05
 DEFAULT_POWER = 0.8
@@ -221,13 +223,8 @@ def paired_bootstrap_worse(
     n_undefined = int(weights.shape[0] - n_defined)
     nan = float("nan")
 
-    if n_defined:
-        tail = (1.0 - confidence) / 2.0
-        low, high = np.quantile(defined, [tail, 1.0 - tail])
-        ci = (float(low), float(high))
-        standard_error = float(np.std(defined, ddof=1)) if n_defined > 1 else nan
-    else:
-        ci, standard_error = (nan, nan), nan
+    ci = percentile_interval(defined, confidence)
+    standard_error = float(np.std(defined, ddof=1)) if n_defined > 1 else nan
 
     p_value = shifted_p_value(delta, defined, higher_is_better=higher_is_better)
 

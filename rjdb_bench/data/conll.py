@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.bio import Span, spans_to_bio, typed_spans
@@ -165,67 +166,18 @@ def read_conll(
     """
     if not tag_columns:
         raise ValueError("tag_columns is empty")
-    wanted = None if types is None else set(types)
+    layer = _Layer(None if types is None else set(types))
     n_columns = max(token_column, *tag_columns) + 1
     sentences: list[LabelledSentence] = []
-    counts: Counter[str] = Counter()
-    ignored: Counter[str] = Counter()
     skipped: list[SkippedLines] = []
     for path in paths:
         file = Path(path)
-        before = len(sentences)
-        bad_lines: list[int] = []
-        first_problem = ""
-        dropped = 0
-        for index, (tokens, columns, problems) in enumerate(
-            _sentences(file, token_column, tag_columns, n_columns, delimiter)
-        ):
-            if problems:
-                if not skip_malformed:
-                    line, message = problems[0]
-                    raise InputError.at(file, message, line=line)
-                first_problem = first_problem or f"line {problems[0][0]}: {problems[0][1]}"
-                bad_lines.extend(line for line, _ in problems)
-                dropped += 1
-                continue
-            chunks: list[Span] = []
-            for tags in columns:
-                for kind, span in typed_spans(tags):
-                    if wanted is not None and kind != UNTYPED_KIND and kind not in wanted:
-                        ignored[kind] += 1
-                        continue
-                    chunks.append(span)
-                    counts["starting_with_I"] += tags[span[0]].startswith("I")
-            merged, n_merged = merge_overlaps(chunks)
-            counts["chunks"] += len(chunks)
-            counts["spans"] += len(merged)
-            counts["merged"] += n_merged
-            counts["tokens"] += len(tokens)
-            sentences.append(
-                LabelledSentence(
-                    sentence_id=f"{file.name}:{index}",
-                    tokens=tuple(tokens),
-                    tags=tuple(spans_to_bio(merged, len(tokens))),
-                )
-            )
-        if len(sentences) == before:
-            if dropped:
-                raise InputError.at(
-                    file,
-                    f"no sentences left: all {dropped} contain malformed lines (skip_malformed); "
-                    f"first: {first_problem}",
-                )
-            raise InputError.at(file, "no sentences (the file has no token lines)")
+        read = _sentences(file, token_column, tag_columns, n_columns, delimiter)
+        kept, dropped = _read_file(file, read, layer, skip_malformed)
+        sentences.extend(kept)
         if skip_malformed:
-            skipped.append(
-                SkippedLines(
-                    file=str(file),
-                    lines=len(bad_lines),
-                    first_lines=tuple(bad_lines[:FIRST_SKIPPED]),
-                    sentences=dropped,
-                    first_problem=first_problem,
-                )
-            )
+            skipped.append(dropped)
+    counts = layer.counts
     report = ConllReport(
         files=len(paths),
         sentences=len(sentences),
@@ -234,10 +186,78 @@ def read_conll(
         chunks=counts["chunks"],
         merged_overlaps=counts["merged"],
         chunks_starting_with_I=counts["starting_with_I"],
-        ignored_types=ignored,
+        ignored_types=layer.ignored,
         skipped=tuple(skipped) if skip_malformed else None,
     )
     return sentences, report
+
+
+class _Layer:
+    """Turns a sentence's tag columns into its one untyped BIO layer, counting as it goes."""
+
+    def __init__(self, wanted: set[str] | None) -> None:
+        self.wanted = wanted
+        self.counts: Counter[str] = Counter()
+        self.ignored: Counter[str] = Counter()
+
+    def tags(self, n_tokens: int, columns: Sequence[Sequence[str]]) -> tuple[str, ...]:
+        """The kept chunks of every column, united (overlaps merged), as untyped BIO."""
+        chunks: list[Span] = []
+        for tags in columns:
+            for kind, span in typed_spans(tags):
+                if self.wanted is not None and kind != UNTYPED_KIND and kind not in self.wanted:
+                    self.ignored[kind] += 1
+                    continue
+                chunks.append(span)
+                self.counts["starting_with_I"] += tags[span[0]].startswith("I")
+        merged, n_merged = merge_overlaps(chunks)
+        self.counts["chunks"] += len(chunks)
+        self.counts["spans"] += len(merged)
+        self.counts["merged"] += n_merged
+        self.counts["tokens"] += n_tokens
+        return tuple(spans_to_bio(merged, n_tokens))
+
+
+def _read_file(
+    file: Path, read: Iterable[Any], layer: _Layer, skip_malformed: bool
+) -> tuple[list[LabelledSentence], SkippedLines]:
+    """One file's sentences (``read``: :func:`_sentences`), and what was skipped in it."""
+    sentences: list[LabelledSentence] = []
+    bad_lines: list[int] = []
+    first_problem = ""
+    dropped = 0
+    for index, (tokens, columns, problems) in enumerate(read):
+        if problems:
+            if not skip_malformed:
+                line, message = problems[0]
+                raise InputError.at(file, message, line=line)
+            first_problem = first_problem or f"line {problems[0][0]}: {problems[0][1]}"
+            bad_lines.extend(line for line, _ in problems)
+            dropped += 1
+            continue
+        sentences.append(
+            LabelledSentence(
+                sentence_id=f"{file.name}:{index}",
+                tokens=tuple(tokens),
+                tags=layer.tags(len(tokens), columns),
+            )
+        )
+    if not sentences:
+        if dropped:
+            raise InputError.at(
+                file,
+                f"no sentences left: all {dropped} contain malformed lines (skip_malformed); "
+                f"first: {first_problem}",
+            )
+        raise InputError.at(file, "no sentences (the file has no token lines)")
+    skipped = SkippedLines(
+        file=str(file),
+        lines=len(bad_lines),
+        first_lines=tuple(bad_lines[:FIRST_SKIPPED]),
+        sentences=dropped,
+        first_problem=first_problem,
+    )
+    return sentences, skipped
 
 
 def merge_overlaps(spans: Sequence[Span]) -> tuple[list[Span], int]:

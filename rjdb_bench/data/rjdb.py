@@ -22,6 +22,7 @@ from rjdb_bench.data.download import DataFile, fetch, sha256_file
 from rjdb_bench.data.experience import parse_experience_change, parse_experience_string
 from rjdb_bench.errors import InputError
 from rjdb_bench.paths import cache_dir
+from rjdb_bench.settings import DataSettings
 
 RJDB_REPO = "megagonlabs/rjdb"
 RJDB_COMMIT = "5a8e7069f7dfc1f26ded969340ab4a1648fb0c7f"
@@ -138,7 +139,7 @@ def rjdb_source(metadata: Mapping[str, Any]) -> DataFile:
     """The RJDB file that task metadata (``rjdb_split``, ``rjdb_data_dir``, ``rjdb_path``)
     selects: what the tasks' docs, the baseline and the trained models' row check all read."""
     return locate_rjdb(
-        metadata.get("rjdb_split") or "test",
+        metadata.get("rjdb_split") or DataSettings.split,
         data_dir=metadata.get("rjdb_data_dir") or None,
         path=metadata.get("rjdb_path") or None,
     )

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rjdb_bench.atomic import atomic_path
+from rjdb_bench.backends import recorded_backend_info
 from rjdb_bench.errors import InputError
 from rjdb_bench.resources import leaderboard_schema
 from rjdb_bench.results.run_dir import Run, read_run
@@ -41,7 +42,6 @@ from rjdb_bench.results.writer import canonical_json
 BOARD_FILE = "leaderboard.json"
 ITEMS_DIR = "items"
 SCHEMA_VERSION = 1
-REFERENCES = {"oracle": "oracle", "baseline": "baseline"}  # model.kind -> reference row
 # The facts of a metric (rjdb_bench.metrics.spec) that runs record in metric_info and entries
 # keep; runs written before rjdb-bench recorded them have only family and direction.
 METRIC_FACTS = ("kind", "bounds", "display_name")
@@ -154,7 +154,8 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
     entry = {
         "id": identifier,
         "name": entry_name(results),
-        "reference": REFERENCES.get(str(model.get("kind"))),
+        # The reference kind the run's backend declares (rjdb-bench's own reference systems).
+        "reference": recorded_backend_info(model).get("reference"),
         "model": model,
         "backend": str((config.get("model") or {}).get("backend") or model.get("kind") or ""),
         "dtype": model.get("dtype") or (config.get("model") or {}).get("dtype"),

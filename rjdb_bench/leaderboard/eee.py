@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rjdb_bench.atomic import atomic_path
+from rjdb_bench.backends import recorded_backend_info
 from rjdb_bench.data.ood import OOD_DATASETS, OOD_FILES
 from rjdb_bench.data.rjdb import RJDB_COMMIT, RJDB_PINNED, RJDB_REPO, RJDB_URL_BASE
 from rjdb_bench.errors import InputError
@@ -47,11 +48,6 @@ METRIC_NAMESPACE = "rjdb-bench"  # metric_id = "<namespace>.<metric>"
 RJDB_HOME = f"https://github.com/{RJDB_REPO}"
 UNKNOWN_DEVELOPER = "unknown_developer"  # the path component for an id without a developer
 
-# model.kind -> how the model was run
-_ENGINES = {"hf": "transformers", "vllm": "vllm"}
-_REFERENCES = ("oracle", "baseline")  # rjdb-bench's own reference systems
-# The embedded default model (model=smollm2): its recorded name -> its Hugging Face id.
-_EMBEDDED_IDS = {"SmolLM2-135M-Instruct": "HuggingFaceTB/SmolLM2-135M-Instruct"}
 _WINDOWS_RESERVED = {
     "CON",
     "PRN",
@@ -113,14 +109,14 @@ def model_id(model: Mapping[str, Any]) -> str:
     'openai/gpt-4o'
     """
     name = str(model.get("name") or "unnamed")
-    kind = model.get("kind")
+    backend = recorded_backend_info(model)
     if model.get("hub_id"):
         return str(model["hub_id"])
-    if model.get("source_package") and name in _EMBEDDED_IDS:
-        return _EMBEDDED_IDS[name]
-    if kind in _REFERENCES:
+    if backend.get("public_id"):
+        return str(backend["public_id"])
+    if backend.get("reference"):
         return f"{LIBRARY}/{name}"
-    if kind == "openai" and model.get("model"):
+    if model.get("kind") == "openai" and model.get("model"):
         served = str(model["model"])
         if "/" not in served and urlsplit(str(model.get("base_url") or "")).hostname == (
             "api.openai.com"
@@ -165,7 +161,7 @@ def model_info(model: Mapping[str, Any], libraries: Mapping[str, Any]) -> dict[s
         info["inference_platform"] = urlsplit(str(model.get("base_url") or "")).hostname or "openai"
     elif model.get("hub_id"):
         info["inference_platform"] = "huggingface"
-    engine = _ENGINES.get(kind)
+    engine = recorded_backend_info(model).get("engine")
     if engine:
         version = model.get("vllm_version") if kind == "vllm" else libraries.get(engine)
         info["inference_engine"] = {

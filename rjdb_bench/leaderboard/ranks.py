@@ -35,6 +35,7 @@ from rjdb_bench.compare.stats import (
     cluster_resample_weights,
     paired_bootstrap_mean_worse,
 )
+from rjdb_bench.metrics.bootstrap import percentile_interval
 from rjdb_bench.metrics.statistic import Reduction
 
 BEST, TIED, BELOW, REFERENCE = "best", "tied", "below", "reference"
@@ -252,13 +253,8 @@ def rank_suite_column(
         resampled = np.mean(
             [np.asarray(p.reduction(weights(p) @ p.columns), float) for p in parts(entry)], axis=0
         )
-        resampled = resampled[~np.isnan(resampled)]
-        tail = (1.0 - settings.confidence) / 2.0
-        ci = (
-            tuple(float(q) for q in np.quantile(resampled, [tail, 1.0 - tail]))
-            if resampled.size
-            else (None, None)
-        )
+        low, high = percentile_interval(resampled, settings.confidence)
+        ci = (None, None) if math.isnan(low) else (low, high)
         cells[entry["id"]] = Cell(value=float(entry["suites"][suite]["score"]), ci=ci)
     keys = {
         e["id"]: "|".join(f"{t}={e['tasks'][t]['comparability']}" for t in members(e))

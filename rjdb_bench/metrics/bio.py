@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from seqeval.metrics.sequence_labeling import get_entities
 
 Span = tuple[int, int]
-UNTYPED = ("B", "I", "O")
 
 
 def typed_spans(tags: Sequence[str]) -> list[tuple[str, Span]]:

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from rjdb_bench.metrics.statistic import Statistic
+from rjdb_bench.settings import MetricsSettings
 
-DEFAULT_RESAMPLES = 1000
-DEFAULT_CONFIDENCE = 0.95
+# The run's defaults (rjdb_bench.settings is the one place for them).
+DEFAULT_RESAMPLES = MetricsSettings.bootstrap_resamples
+DEFAULT_CONFIDENCE = MetricsSettings.confidence
 
 
 def resample_weights(
@@ -51,14 +53,28 @@ def bootstrap_ci(
     if not statistics:
         return {}
     weights = resample_weights(sizes.pop(), n_resamples=n_resamples, seed=seed)
-    alpha = (1.0 - confidence) / 2.0
-    intervals: dict[str, tuple[float, float]] = {}
-    for name, statistic in statistics.items():
-        values = np.asarray(statistic.reduce(weights @ statistic.columns), dtype=float)
-        values = values[~np.isnan(values)]
-        if values.size == 0:
-            intervals[name] = (float("nan"), float("nan"))
-            continue
-        low, high = np.quantile(values, [alpha, 1.0 - alpha])
-        intervals[name] = (float(low), float(high))
-    return intervals
+    return {
+        name: percentile_interval(statistic.reduce(weights @ statistic.columns), confidence)
+        for name, statistic in statistics.items()
+    }
+
+
+def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The percentile interval of resampled ``values`` at ``confidence``, over the resamples
+    where the value is defined (not NaN); ``(nan, nan)`` when it is defined on none.
+
+    The one interval function: run intervals, the gate's paired differences and the board's
+    suite intervals all use it.
+
+    >>> percentile_interval(np.array([0.0, 1.0, 2.0, 3.0, 4.0, np.nan]), 0.5)
+    (1.0, 3.0)
+    >>> percentile_interval(np.array([np.nan]), 0.95)
+    (nan, nan)
+    """
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return (float("nan"), float("nan"))
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return (float(low), float(high))

@@ -19,8 +19,9 @@ from scipy.optimize import linear_sum_assignment
 
 from rjdb_bench.metrics.normalize import normalized_list, normalized_set
 from rjdb_bench.metrics.statistic import Statistic, prf_from_counts, prf_statistic
+from rjdb_bench.settings import MetricsSettings
 
-DEFAULT_SOFT_THRESHOLD = 0.8
+DEFAULT_SOFT_THRESHOLD = MetricsSettings.soft_threshold  # the run's default (settings)
 
 
 class PRF(NamedTuple):

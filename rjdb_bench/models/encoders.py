@@ -195,26 +195,26 @@ class EncoderLM(LM):
 
 
 def build_trained(
-    config: Mapping[str, Any],
+    config: Any,
     task_metadata: Mapping[str, Any],
     lm_class: type[EncoderLM],
     *,
-    batch_size: int,
     extra: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> LoadedModel:
     """The ``LoadedModel`` of a trained checkpoint (``model.pretrained``) of ``lm_class``.
 
-    ``model.max_length`` null means the training recipe's; ``extra(record)`` gives the
-    backend's own settings."""
-    folder = checkpoint_dir(config["pretrained"])
+    ``config`` is the backend's typed settings (``pretrained``, ``batch_size``,
+    ``max_length``, ``device``, ``name``); ``model.max_length`` null means the training
+    recipe's; ``extra(record)`` gives the backend's own settings."""
+    folder = checkpoint_dir(config.pretrained)
     record = read_training_record(folder, lm_class.backend)
     settings = {
-        "batch_size": int(config.get("batch_size") or batch_size),
-        "max_length": int(config.get("max_length") or record["recipe"]["max_length"]),
+        "batch_size": config.batch_size,
+        "max_length": int(config.max_length or record["recipe"]["max_length"]),
         **extra(record),
     }
-    lm = lm_class(folder, record, task_metadata, device=config.get("device", "cpu"), **settings)
-    identity = checkpoint_identity(folder, record, str(config.get("name", lm_class.backend)))
+    lm = lm_class(folder, record, task_metadata, device=config.device, **settings)
+    identity = checkpoint_identity(folder, record, config.name)
     return LoadedModel(lm, identity, settings=settings, cacheable=False)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rjdb_bench.backends import typed_settings
+from rjdb_bench.backends.matcher_backend import MatcherSettings
 from rjdb_bench.models.encoders import Answerer, EncoderLM, build_trained
 from rjdb_bench.models.registry import LoadedModel
 
@@ -60,12 +62,11 @@ class MatcherLM(EncoderLM):
         return ["A" if x >= y else "B" for x, y in zip(a, b, strict=True)]
 
 
-def build_matcher(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+def build_matcher(
+    config: MatcherSettings | Mapping[str, Any], task_metadata: Mapping[str, Any]
+) -> LoadedModel:
     """``model=matcher model.pretrained=DIR`` (``max_length`` defaults to the training one)."""
+    config = typed_settings(MatcherSettings, config)
     return build_trained(
-        config,
-        task_metadata,
-        MatcherLM,
-        batch_size=16,
-        extra=lambda record: {"threshold": float(config.get("threshold", 0.5))},
+        config, task_metadata, MatcherLM, extra=lambda record: {"threshold": config.threshold}
     )

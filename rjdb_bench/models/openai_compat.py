@@ -34,6 +34,8 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 from tqdm import tqdm
 
+from rjdb_bench.backends import typed_settings
+from rjdb_bench.backends.openai_backend import OpenAIModelSettings
 from rjdb_bench.errors import InputError
 from rjdb_bench.models.registry import LoadedModel, pop_output_constraint
 
@@ -248,13 +250,14 @@ class OpenAICompatibleLM(LM):
         self,
         base_url: str,
         model: str,
-        api: str = "chat",
-        api_key_env: str = "OPENAI_API_KEY",
-        max_concurrency: int = 8,
-        max_retries: int = 5,
-        timeout: float = 120.0,
-        structured_outputs: bool = True,
-        seed: int | None = None,
+        # Defaults from the settings schema (for lm_eval --model rjdb-openai and Python use).
+        api: str = OpenAIModelSettings.api,
+        api_key_env: str = OpenAIModelSettings.api_key_env,
+        max_concurrency: int = OpenAIModelSettings.max_concurrency,
+        max_retries: int = OpenAIModelSettings.max_retries,
+        timeout: float = OpenAIModelSettings.timeout,
+        structured_outputs: bool = OpenAIModelSettings.structured_outputs,
+        seed: int | None = OpenAIModelSettings.seed,
         **_: Any,
     ) -> None:
         super().__init__()
@@ -432,24 +435,27 @@ def _served_identity(card: Mapping[str, Any] | None) -> dict[str, Any]:
     return identity
 
 
-def build_openai(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+def build_openai(
+    config: OpenAIModelSettings | Mapping[str, Any], task_metadata: Mapping[str, Any]
+) -> LoadedModel:
     """Connect to ``model.base_url`` (one ``GET /v1/models``) and wrap it as an lm-eval model."""
-    seed = config.get("seed")
+    config = typed_settings(OpenAIModelSettings, config)
+    seed = config.seed
     if seed is None:
         seed = task_metadata.get("seed")
     lm = OpenAICompatibleLM(
-        base_url=config.get("base_url"),
-        model=config.get("model"),
-        api=config.get("api") or "chat",
-        api_key_env=config.get("api_key_env") or "OPENAI_API_KEY",
-        max_concurrency=config.get("max_concurrency", 8),
-        max_retries=config.get("max_retries", 5),
-        timeout=config.get("timeout", 120),
-        structured_outputs=config.get("structured_outputs", True),
+        base_url=config.base_url,
+        model=config.model,
+        api=config.api,
+        api_key_env=config.api_key_env,
+        max_concurrency=config.max_concurrency,
+        max_retries=config.max_retries,
+        timeout=config.timeout,
+        structured_outputs=config.structured_outputs,
         seed=seed,
     )
     identity = {
-        "name": config.get("name") or "openai",
+        "name": config.name,
         "kind": "openai",
         "base_url": lm.base_url,
         "api": lm.api,

@@ -1,15 +1,20 @@
-"""Backends by name, imported only when used (the CLI never imports torch for the oracle)."""
+"""What a built model is (:class:`LoadedModel`), and building one from its backend's registration.
+
+Backends are registered in :mod:`rjdb_bench.backends`; :func:`build_model` finds the
+registration by name and calls its builder with the typed settings.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lm_eval.api.model import LM
-
+from rjdb_bench.backends import Backend, backend, typed_settings
 from rjdb_bench.errors import InputError
+
+if TYPE_CHECKING:
+    from lm_eval.api.model import LM
 
 
 @dataclass
@@ -26,6 +31,11 @@ class LoadedModel:
     # OUTPUT_CONSTRAINT_KEY). The runner puts one into a task's requests only when this is
     # True; backends that declare False never receive one.
     accepts_output_constraints: bool = False
+    # Its backend's registration (set by build_model).
+    backend: Backend | None = None
+    # The model's public id where its identity does not carry one (the embedded default's
+    # Hugging Face id); exports use it.
+    public_id: str | None = None
 
     def cache_namespace(self) -> dict[str, Any]:
         """What, besides the request, decides an answer: the response cache's namespace."""
@@ -35,6 +45,16 @@ class LoadedModel:
             "settings": settings,
             "chat_template": self.apply_chat_template,
         }
+
+    def backend_info(self) -> dict[str, Any]:
+        """``results.json`` ``model.backend_info``: the backend's export facts, the public id."""
+        info = self.backend.export_info() if self.backend is not None else {}
+        return {**info, "public_id": self.public_id}
+
+    @property
+    def gives_loglikelihoods(self) -> bool:
+        """Whether the model answers log-likelihood requests (its backend says)."""
+        return self.backend is not None and self.backend.loglikelihood
 
 
 # The generation kwarg that carries a request's output constraint: ``{"choice": [...]}`` or
@@ -82,22 +102,6 @@ def pop_output_constraint(
 _TRANSPORT_SETTINGS = frozenset({"max_concurrency", "max_retries", "timeout"})
 
 
-# backend name -> "module:function"; each function takes (model config, task metadata).
-BACKENDS: dict[str, str] = {
-    "hf": "rjdb_bench.models.hf:build_hf",
-    "vllm": "rjdb_bench.models.vllm_engine:build_vllm",
-    "oracle": "rjdb_bench.models.builders:build_oracle",
-    "baseline": "rjdb_bench.models.builders:build_baseline",
-    "openai": "rjdb_bench.models.openai_compat:build_openai",
-    "tagger": "rjdb_bench.models.tagger:build_tagger",
-    "matcher": "rjdb_bench.models.matcher:build_matcher",
-}
-
-
-# Backends whose models return log-likelihoods (the OOD vacancy task then scores P(Yes)).
-LOGLIKELIHOOD_BACKENDS = frozenset({"hf", "vllm"})
-
-
 def use_chat_template(setting: Any, tokenizer: Any) -> bool:
     """Resolve ``model.apply_chat_template`` (``auto``/true/false) against the tokenizer."""
     has_template = bool(getattr(tokenizer, "chat_template", None))
@@ -108,19 +112,15 @@ def use_chat_template(setting: Any, tokenizer: Any) -> bool:
     return bool(setting)
 
 
-def build_model(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
-    """Build the model that ``config['backend']`` names.
+def build_model(settings: Any, task_metadata: Mapping[str, Any]) -> LoadedModel:
+    """Build the model that ``settings`` (a backend's settings instance, or a mapping with a
+    ``backend`` key) describes.
 
     ``task_metadata`` is what the tasks were given (data split and location, seed), for
     backends that need the data themselves (the baseline's cross-fitted lexicon).
     """
-    backend = config.get("backend")
-    if backend not in BACKENDS:
-        raise InputError(
-            f"model.backend: unknown backend {backend!r}; known: {', '.join(BACKENDS)}"
-        )
-    module_name, function_name = BACKENDS[backend].split(":")
-    builder: Callable[[Mapping[str, Any], Mapping[str, Any]], LoadedModel] = getattr(
-        importlib.import_module(module_name), function_name
-    )
-    return builder(config, task_metadata)
+    name = settings.get("backend") if isinstance(settings, Mapping) else settings.backend
+    registration = backend(name)
+    model = registration.builder()(typed_settings(registration.settings, settings), task_metadata)
+    model.backend = registration
+    return model

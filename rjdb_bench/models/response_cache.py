@@ -27,8 +27,6 @@ from lm_eval.api.model import LM
 
 from rjdb_bench.errors import InputError, one_line
 
-REQUEST_TYPES = ("generate_until", "loglikelihood", "loglikelihood_rolling")
-
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)

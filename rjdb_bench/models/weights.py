@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rjdb_bench.backends import EMBEDDED_PUBLIC_ID
 from rjdb_bench.errors import InputError
 
-EMBEDDED = "embedded"
+EMBEDDED = "embedded"  # model.pretrained of the embedded default
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".model", ".gguf")
 
 
@@ -26,21 +26,20 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_pretrained(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def resolve_pretrained(pretrained: str | None, dtype: str) -> tuple[str, dict[str, Any]]:
     """The path or hub id to load for ``model.pretrained``, and the identity to record.
 
-    ``embedded`` is the converted SmolLM2 folder; a local folder gets a content fingerprint;
-    anything else is a Hugging Face Hub id (its revision is recorded by the backend).
+    ``embedded`` is the converted SmolLM2 folder (in ``dtype``; ``auto`` is float32); a local
+    folder gets a content fingerprint; anything else is a Hugging Face Hub id (its revision
+    is recorded by the backend).
     """
-    pretrained = config.get("pretrained")
     if not pretrained:
         raise InputError("model.pretrained: required (a Hugging Face model name or a local folder)")
     if pretrained == EMBEDDED:
         from rjdb_bench.models.embedded import embedded_model_dir, embedded_model_identity
 
-        dtype = config.get("dtype") or "float32"
-        identity = embedded_model_identity(dtype=dtype if dtype != "auto" else "float32")
-        return str(embedded_model_dir(dtype=dtype if dtype != "auto" else "float32")), identity
+        dtype = dtype if dtype != "auto" else "float32"
+        return str(embedded_model_dir(dtype=dtype)), embedded_model_identity(dtype=dtype)
     local = Path(str(pretrained)).expanduser()
     if not local.exists() and str(pretrained).startswith(("/", ".", "~")):
         raise InputError(f"model.pretrained: no such folder {local}")
@@ -55,3 +54,9 @@ def resolve_pretrained(config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             "fingerprint_sha256": folder_fingerprint(local),
         }
     return str(pretrained), {"name": str(pretrained), "hub_id": str(pretrained)}
+
+
+def public_model_id(pretrained: str | None) -> str | None:
+    """The model's public id where its recorded identity names none: the embedded default's
+    upstream Hugging Face id (a Hub model's identity has its ``hub_id`` already)."""
+    return EMBEDDED_PUBLIC_ID if pretrained == EMBEDDED else None

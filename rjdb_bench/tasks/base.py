@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from rjdb_bench.metrics.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES
-from rjdb_bench.metrics.sets import DEFAULT_SOFT_THRESHOLD
 from rjdb_bench.metrics.spec import (  # noqa: F401  (tasks declare metrics through base)
     MetricSpec,
     accuracy_metric,
@@ -37,6 +35,7 @@ from rjdb_bench.metrics.spec import (  # noqa: F401  (tasks declare metrics thro
 )
 from rjdb_bench.metrics.statistic import Statistic, mean_statistic
 from rjdb_bench.metrics.text import BertScoreConfig, rouge_settings
+from rjdb_bench.settings import MetricsSettings, RunSettings
 from rjdb_bench.tasks.parsing import Parsed
 
 Doc = dict[str, Any]
@@ -72,11 +71,13 @@ def parse_failure_statistic(items: Sequence[Item]) -> Statistic:
 class ScoringSettings:
     """Everything that changes a metric value besides the items; recorded in results."""
 
-    soft_threshold: float = DEFAULT_SOFT_THRESHOLD
+    # Defaults: the run's (rjdb_bench.settings is the one place for them); a run's plan
+    # always sets every field.
+    soft_threshold: float = MetricsSettings.soft_threshold
     bertscore: BertScoreConfig = field(default_factory=BertScoreConfig)
-    bootstrap_resamples: int = DEFAULT_RESAMPLES
-    confidence: float = DEFAULT_CONFIDENCE
-    seed: int = 0
+    bootstrap_resamples: int = MetricsSettings.bootstrap_resamples
+    confidence: float = MetricsSettings.confidence
+    seed: int = RunSettings.seed
 
     def describe(self) -> dict[str, Any]:
         """What ``results.json`` records under ``scoring``: every setting that changes a number."""

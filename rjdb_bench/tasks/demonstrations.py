@@ -26,8 +26,9 @@ from typing import Any
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.spans import project_strings
+from rjdb_bench.settings import OODSettings
 
-DEFAULT_K = 3
+DEFAULT_K = OODSettings.k  # the run's default (settings): plain lm_eval without ood_k
 DEFAULT_MAX_CHARS = 1200
 MIN_LINE_TOKENS, MAX_LINE_TOKENS = 6, 40
 _WORD = re.compile(r"\w+(?:[.+#'\u2019-]\w+)*[+#]*|[^\w\s]")

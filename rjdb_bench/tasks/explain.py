@@ -25,7 +25,7 @@ from rjdb_bench.tasks.base import (
     parse_failure_statistic,
     rouge_metric,
 )
-from rjdb_bench.tasks.parsing import parse_explanation
+from rjdb_bench.tasks.parsing import GAP_KINDS, parse_explanation
 
 EXPLANATION_SCHEMA = {
     "type": "object",
@@ -38,7 +38,7 @@ EXPLANATION_SCHEMA = {
         "experience_gap": {
             "type": "object",
             "properties": {
-                "kind": {"type": "string", "enum": ["reduced", "removed", "none"]},
+                "kind": {"type": "string", "enum": list(GAP_KINDS)},
                 "title": {"type": "string", "maxLength": 160},
             },
             "required": ["kind", "title"],

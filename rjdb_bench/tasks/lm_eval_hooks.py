@@ -20,10 +20,11 @@ import datasets
 
 from rjdb_bench.data.download import DataFile
 from rjdb_bench.data.rjdb import read_rjdb_cached, rjdb_source
+from rjdb_bench.settings import DataSettings, RunSettings
 from rjdb_bench.tasks.base import Doc, Item
 from rjdb_bench.tasks.registry import task_spec
 
-DEFAULT_SEED = 1234
+DEFAULT_SEED = RunSettings.seed  # plain lm_eval without a seed in --metadata: the run's default
 EVAL_SPLIT = "eval"
 
 
@@ -40,7 +41,10 @@ def _row_dicts(source: DataFile) -> tuple[dict[str, Any], ...]:
 
 def rjdb_provenance(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """What results record under ``data.rjdb``: the split and the file's provenance."""
-    return {"split": metadata.get("rjdb_split") or "test", **rjdb_source(metadata).provenance()}
+    return {
+        "split": metadata.get("rjdb_split") or DataSettings.split,
+        **rjdb_source(metadata).provenance(),
+    }
 
 
 def load_row_dicts(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:

@@ -14,7 +14,11 @@ from typing import Any, NamedTuple
 
 # years_from_text lives in the data layer (the baseline model uses it too); imported here so
 # ``from rjdb_bench.tasks.parsing import years_from_text`` keeps working.
-from rjdb_bench.data.experience import YEAR_RANGE_IN_TEXT, years_from_text
+from rjdb_bench.data.experience import (
+    EXPERIENCE_CHANGE_KINDS,
+    YEAR_RANGE_IN_TEXT,
+    years_from_text,
+)
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.S)
 _BULLET = re.compile(r"^\s*(?:[-*\u2022\u2013+]|\d+[.)]|\(\d+\)|[a-z][.)])\s+(.*\S)\s*$")
@@ -183,7 +187,7 @@ def parse_string_list(text: str, *, keys: Sequence[str] = ("skills",)) -> Parsed
     return Parsed([], False)
 
 
-GAP_KINDS = ("reduced", "removed", "none")
+GAP_KINDS = EXPERIENCE_CHANGE_KINDS  # the kinds of change RJDB records (data layer)
 
 
 def parse_explanation(text: str) -> Parsed:

@@ -10,7 +10,8 @@ from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig
 
-from rjdb_bench.settings import compose, is_non_negative, is_positive, validate_structured
+from rjdb_bench.checks import is_non_negative, is_positive
+from rjdb_bench.settings import compose, validate_structured
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
 # ruff: noqa: UP045

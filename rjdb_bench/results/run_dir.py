@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rjdb_bench import strict_json
 from rjdb_bench.atomic import default_mode
 from rjdb_bench.errors import InputError
 from rjdb_bench.results.writer import (
@@ -44,12 +46,15 @@ from rjdb_bench.results.writer import (
     json_line,
     results_text,
 )
+from rjdb_bench.text_safety import terminal
 
 # Version of the run-directory layout; readers refuse a newer one.
 RUN_FORMAT = 1
 MANIFEST = "files"
 SEAL = "results_sha256"
 SAMPLE_FIELDS = ("doc_id", "output", "prediction", "gold", "scores")
+# A task name is a file name (samples/<task>.jsonl): no separator or control character.
+_TASK_NAME = re.compile("[^/\\\\\x00-\x1f\x7f]{1,200}")
 # What marks an existing folder as a run directory that may be replaced.
 _RUN_MARKERS = (RESULTS_FILE, SAMPLES_DIR, "responses.sqlite")
 
@@ -320,10 +325,7 @@ def read_results(run_dir: str | Path) -> dict[str, Any]:
         raise InputError(f"{run_dir}: not a run directory (no such folder)")
     path = run_dir / RESULTS_FILE
     text = _decode(path, _read_bytes(path, "results file (not a run directory?)"))
-    try:
-        results = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError.at(path, f"invalid JSON ({error.msg})", line=error.lineno) from None
+    results = strict_json.loads(text, path)
     if not isinstance(results, dict):
         raise InputError.at(path, "expected a JSON object")
     run_format = results.get("run_format", 0)
@@ -337,6 +339,11 @@ def read_results(run_dir: str | Path) -> dict[str, Any]:
     if not results["tasks"]:
         raise InputError.at(path, "no tasks", field="tasks")
     for name, task in results["tasks"].items():
+        if not _TASK_NAME.fullmatch(name) or name in (".", ".."):
+            # A task's name is a file name in the run (samples/<task>.jsonl).
+            raise InputError.at(
+                path, f"task name {terminal(repr(name), 60)} is not a safe file name", field="tasks"
+            )
         where = f"tasks.{name}."
         if not isinstance(task, dict):
             raise InputError.at(path, "expected an object", field=f"tasks.{name}")
@@ -373,15 +380,17 @@ def _read_samples(path: Path, entry: Mapping[str, Any] | None, n: int) -> list[d
     records: list[dict[str, Any]] = []
     seen: dict[Any, int] = {}
     for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError.at(path, f"invalid JSON ({error.msg})", line=number) from None
+        record = strict_json.loads(line, path, line=number)
         if not isinstance(record, dict):
             raise InputError.at(path, "expected a JSON object", line=number)
         for field in SAMPLE_FIELDS:
             if field not in record:
                 raise InputError.at(path, "missing", line=number, field=field)
+        doc_id = record["doc_id"]
+        if not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+            raise InputError.at(
+                path, "expected a string or an integer", line=number, field="doc_id"
+            )
         key = json.dumps(record["doc_id"], sort_keys=True)
         if key in seen:
             raise InputError.at(

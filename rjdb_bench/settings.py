@@ -21,6 +21,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.text_safety import NAME_LIMIT
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
 # ruff: noqa: UP007, UP045
@@ -257,6 +258,7 @@ CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "metrics.bertscore.num_layers": (is_positive, "a positive integer or null"),
     "generation.max_gen_toks": (is_positive, "a positive integer or null"),
     "generation.temperature": (is_non_negative, "a non-negative number or null"),
+    "model.name": (lambda v: len(v) <= NAME_LIMIT, f"a name of at most {NAME_LIMIT} characters"),
     "model.batch_size": (is_positive, "a positive integer"),
     "model.max_length": (is_positive, "a positive integer or null"),
     "model.max_model_len": (is_positive, "a positive integer or null"),

@@ -47,6 +47,7 @@ from rjdb_bench.results.writer import (
     results_text,
 )
 from rjdb_bench.text_safety import terminal
+from rjdb_bench.writable import check_new_folder, probe_writable
 
 # Version of the run-directory layout; readers refuse a newer one.
 RUN_FORMAT = 1
@@ -69,12 +70,7 @@ def check_output_dir(output_dir: str | Path) -> Path:
     folder's run set and would not be trusted with an unrelated folder's contents.
     Nothing is created.
     """
-    target = Path(output_dir).expanduser().absolute()
-    for ancestor in [target, *target.parents]:
-        if ancestor.exists() or ancestor.is_symlink():
-            if not ancestor.is_dir():
-                raise InputError(f"output_dir: {ancestor} is a file, not a folder")
-            break
+    target = check_new_folder(output_dir, "output_dir")
     if target.is_dir():
         entries = {entry.name for entry in target.iterdir()}
         if entries and not entries & set(_RUN_MARKERS):
@@ -82,22 +78,8 @@ def check_output_dir(output_dir: str | Path) -> Path:
                 f"output_dir: {target} is a folder that is not a run directory (no {RESULTS_FILE}); "
                 "choose a new or empty folder"
             )
-        _probe_writable(target)
-        _probe_writable(target.resolve().parent)
-    else:
-        _probe_writable(ancestor)
+        probe_writable(target, "output_dir")
     return target
-
-
-def _probe_writable(folder: Path) -> None:
-    try:
-        fd, name = tempfile.mkstemp(prefix=".rjdb-bench-probe-", dir=folder)
-    except OSError as error:
-        raise InputError(
-            f"output_dir: cannot write in {folder} ({error.strerror or error})"
-        ) from None
-    os.close(fd)
-    os.unlink(name)
 
 
 # ---------------------------------------------------------------------------------- writing

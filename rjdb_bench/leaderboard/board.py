@@ -375,10 +375,13 @@ def reading(board_dir: str | Path) -> Iterator[None]:
 
 
 def _write_synced(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with path.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:  # a failed write() names no file: name the one written
+        raise OSError(error.errno, error.strerror, str(path)) from None
 
 
 def _commit(

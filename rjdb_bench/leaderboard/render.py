@@ -269,6 +269,8 @@ def _render(board_dir: Path, board: Mapping[str, Any], presentation: Presentatio
             items[entry["id"]] = read_items(board_dir, entry)
         return items[entry["id"]]
 
+    for entry in entries:  # every entry's per-item data is verified, ranked or not
+        items_of(entry)
     views = resolve_views(presentation, entries)
     resamples = Resamples(presentation.ranks)
     cells: dict[str, dict[str, Cell]] = {}

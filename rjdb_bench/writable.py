@@ -21,14 +21,15 @@ def probe_writable(folder: Path, label: str) -> None:
 
 
 def check_new_folder(target: str | Path, label: str) -> Path:
-    """The absolute ``target``, once it is known that it can be made or replaced: no file on
-    its path, and its nearest existing folder (for an existing folder: its parent, where a
-    replacement is staged) writable. Nothing is created."""
+    """The absolute ``target``, once it is known that it can be made: no file on its path,
+    and, when it does not exist yet, its nearest existing folder writable (a caller that
+    replaces an existing folder probes where it stages the replacement). Nothing is created."""
     target = Path(target).expanduser().absolute()
     for ancestor in [target, *target.parents]:
         if ancestor.exists() or ancestor.is_symlink():
             if not ancestor.is_dir():
                 raise InputError(f"{label}: {ancestor} is a file, not a folder")
             break
-    probe_writable(ancestor if ancestor != target else target.resolve().parent, label)
+    if ancestor != target:
+        probe_writable(ancestor, label)
     return target

@@ -79,6 +79,7 @@ def check_output_dir(output_dir: str | Path) -> Path:
                 "choose a new or empty folder"
             )
         probe_writable(target, "output_dir")
+        probe_writable(target.resolve().parent, "output_dir")
     return target
 
 

@@ -37,7 +37,7 @@ from rjdb_bench.weak.labels import (
     tagger_records,
 )
 from rjdb_bench.weak.rows import held_out_path, select_training_rows
-from rjdb_bench.writable import check_new_folder
+from rjdb_bench.writable import check_new_folder, probe_writable
 
 
 def build_labels(settings: Any) -> dict[str, Any]:
@@ -48,6 +48,8 @@ def build_labels(settings: Any) -> dict[str, Any]:
     if out.exists() and not (out / CARD_JSON).is_file():
         raise InputError.at(out, "exists and is not a labels folder; choose another output_dir")
     check_new_folder(out, "output_dir")  # before the work, not after it
+    if out.exists():
+        probe_writable(out.resolve().parent, "output_dir")  # where the new folder is staged
     selection = select_training_rows(plain["data"])
     rows = [dict(row) for row in selection.rows]
     tagger, located = [], []

@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from rjdb_bench import __version__
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.text_safety import terminal
 from rjdb_bench.weak.cli import add_weak_parser, run_weak
 
 EXIT_BAD_INPUT = 2
@@ -113,11 +114,16 @@ def _min_effects(entries: Sequence[str]) -> dict[str, float]:
     for entry in entries:
         key, sep, value = entry.rpartition("=")
         try:
-            out[key] = float(value)
+            number = float(value)
         except ValueError:
             sep = ""
         if not sep or key.count(":") != 1:
-            raise InputError(f"--min-effect-for: expected task:metric=NUMBER, got {entry!r}")
+            raise InputError(
+                f"--min-effect-for: expected task:metric=NUMBER, got {terminal(repr(entry), 80)}"
+            )
+        if key in out:
+            raise InputError(f"--min-effect-for: {terminal(key, 80)} is given twice")
+        out[key] = number  # finite and in range: checked by the gate
     return out
 
 
@@ -139,29 +145,35 @@ def command_compare(args: argparse.Namespace) -> int:
     comparisons = compare_runs(args.baseline, args.candidates, settings)
     text = markdown(comparisons, settings)
     sys.stdout.write(text)
-    try:
-        if args.markdown:
-            atomic_write_text(args.markdown, text)
-        if args.json:
-            report = as_json(comparisons, settings)
-            atomic_write_text(args.json, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    except OSError as error:
-        raise InputError(f"{error.filename}: cannot write the report ({error.strerror})") from None
+    report = as_json(comparisons, settings)
+    for target, content in (
+        (args.markdown, text),
+        (args.json, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"),
+    ):
+        if not target:
+            continue
+        try:
+            atomic_write_text(target, content)
+        except OSError as error:
+            # Name the report, never atomic_write_text's temporary file beside it.
+            raise InputError(
+                f"{target}: cannot write the report ({error.strerror or error})"
+            ) from None
     failed = [c for c in comparisons if c.regressions]
     if failed:
         names = ", ".join(f"{r.task}:{r.metric}" for c in failed for r in c.regressions)
-        print(f"rjdb-bench: regression: {names}", file=sys.stderr)
+        print(f"rjdb-bench: regression: {terminal(names, 2000)}", file=sys.stderr)
         return EXIT_REGRESSION
     return 0
 
 
 def command_leaderboard(args: argparse.Namespace) -> int:
     """``leaderboard add RUN...``, ``remove ID``, ``list``, ``render``, ``model-card RUN``."""
-    from rjdb_bench.leaderboard.board import add_runs, read_board, remove_entry
+    from rjdb_bench.leaderboard.board import add_runs, read_board, reading, remove_entry
 
     if args.action == "add":
         for entry in add_runs(args.run_dirs, args.board):
-            print(f"added {entry['id']}  {entry['name']}  ({len(entry['tasks'])} tasks)")
+            print(f"added {entry['id']}  {terminal(entry['name'])}  ({len(entry['tasks'])} tasks)")
     elif args.action == "model-card":
         from rjdb_bench.leaderboard.model_card import model_index
 
@@ -188,13 +200,16 @@ def command_leaderboard(args: argparse.Namespace) -> int:
         print(f"wrote {page}")
     elif args.action == "remove":
         entry = remove_entry(args.entry, args.board)
-        print(f"removed {entry['id']}  {entry['name']}")
+        print(f"removed {entry['id']}  {terminal(entry['name'])}")
     else:
-        for entry in read_board(args.board)["entries"]:
-            tasks = ", ".join(sorted(entry["tasks"]))
+        with reading(args.board):
+            board = read_board(args.board)
+        for entry in board["entries"]:
+            tasks = terminal(", ".join(sorted(entry["tasks"])), 2000)
             reference = f" [{entry['reference']}]" if entry["reference"] else ""
             print(
-                f"{entry['id']}  {entry['name']}{reference}  {entry['date']}  limit={entry['limit']}  {tasks}"
+                f"{entry['id']}  {terminal(entry['name'])}{reference}  {terminal(entry['date'], 40)}"
+                f"  limit={entry['limit']}  {tasks}"
             )
     return 0
 
@@ -332,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_weak(args)
         return command_tasks(info=args.info)
     except InputError as error:
-        print(f"rjdb-bench: error: {one_line(error, ERROR_LIMIT)}", file=sys.stderr)
+        # Error lines quote file names and values from strangers' files: no control characters.
+        print(f"rjdb-bench: error: {terminal(one_line(error, ERROR_LIMIT), None)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("rjdb-bench: interrupted", file=sys.stderr)

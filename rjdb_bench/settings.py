@@ -37,6 +37,7 @@ from rjdb_bench.checks import (
     one_of,
 )
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.text_safety import NAME_LIMIT
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
 # ruff: noqa: UP007, UP045
@@ -169,6 +170,7 @@ CHECKS: dict[str, Check] = {
     "metrics.bertscore.num_layers": POSITIVE_INT_OR_NULL,
     "generation.max_gen_toks": POSITIVE_INT_OR_NULL,
     "generation.temperature": (is_non_negative, "a non-negative number or null"),
+    "model.name": (lambda v: len(v) <= NAME_LIMIT, f"a name of at most {NAME_LIMIT} characters"),
 }
 
 _TYPE_WORDS = {

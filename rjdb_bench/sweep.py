@@ -42,7 +42,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from rjdb_bench import strict_json
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.text_safety import terminal
 
 INDEX_FILE = "sweep.json"
 INDEX_FORMAT = 1
@@ -74,6 +76,20 @@ LAUNCHER_PLUGINS: dict[str, tuple[tuple[str, ...], str]] = {
         ("hydra_plugins.hydra_ray_launcher", "ray"),
         "pip install hydra-ray-launcher==1.2.2 (docs/configuration.md)",
     ),
+}
+
+# What readers of sweep.json use from each job record, and its type.
+_JOB_FIELDS: dict[str, Any] = {
+    "num": int,
+    "status": str,
+    "run_dir": (str, type(None)),
+    "overrides": list,
+}
+_KIND_WORDS = {
+    "num": "an integer",
+    "status": "a string",
+    "run_dir": "a string or null",
+    "overrides": "a list of strings",
 }
 
 # The sweep directory of the sweep this process launched (set by SweepIndexCallback).
@@ -111,7 +127,7 @@ def _write_json(path: Path, value: Any) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, ensure_ascii=False)
+            json.dump(value, handle, indent=2, ensure_ascii=False, allow_nan=False)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -250,20 +266,27 @@ def read_index(sweep_dir: str | Path) -> dict[str, Any]:
     One-line :class:`InputError` when ``sweep.json`` is missing, not JSON or of a newer format.
     """
     path = Path(sweep_dir) / INDEX_FILE
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError.at(path, "not found: not a sweep directory (rjdb-bench run -m)") from None
-    except (OSError, ValueError) as error:
-        raise InputError.at(
-            path, f"cannot read the sweep index ({one_line(error, ERROR_LIMIT)})"
-        ) from None
+    if not path.exists():
+        raise InputError.at(path, "not found: not a sweep directory (rjdb-bench run -m)")
+    index = strict_json.read(path)
     if not isinstance(index, dict) or not isinstance(index.get("jobs"), list):
         raise InputError.at(path, "not a sweep index (no jobs list)")
     if not isinstance(index.get("format"), int) or index["format"] > INDEX_FORMAT:
-        raise InputError.at(path, f"index format {index.get('format')!r} is not supported")
-    for job in index["jobs"]:
-        if job.get("run_dir") is not None:
+        raise InputError.at(
+            path, f"index format {terminal(repr(index.get('format')), 40)} is not supported"
+        )
+    for number, job in enumerate(index["jobs"]):
+        # A hand-edited or foreign index: every field a reader uses has its type.
+        for key, kinds in _JOB_FIELDS.items():
+            value = job.get(key) if isinstance(job, dict) else None
+            bad = not isinstance(value, kinds) or isinstance(value, bool)
+            if bad or (key == "overrides" and not all(isinstance(o, str) for o in value)):
+                raise InputError.at(
+                    path,
+                    f"not a job record (expected {_KIND_WORDS[key]})",
+                    field=f"jobs.{number}.{key}",
+                )
+        if job["run_dir"] is not None:
             job["run_dir"] = str(_absolute(Path(sweep_dir).absolute(), job["run_dir"]))
     return index
 

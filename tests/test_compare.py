@@ -103,7 +103,7 @@ def test_a_planted_drop_on_many_items_fails_with_examples(
     assert [e["doc_id"] for e in match["examples"]] == ["0:matched", "2:matched", "4:matched"]
     assert match["examples"][0]["candidate"] == "No" and match["examples"][0]["gold"] == "Yes"
     assert markdown.read_text() == out
-    assert "| rjdb_match | accuracy | 200 | 1.0000 [1.0000, 1.0000] | 0.7500" in out
+    assert "| ` rjdb_match ` | ` accuracy ` | 200 | 1.0000 [1.0000, 1.0000] | 0.7500" in out
 
 
 def test_a_tiny_drop_within_noise_passes(oracle: Path, tmp_path: Path) -> None:

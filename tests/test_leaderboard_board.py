@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from rjdb_bench.cli import main
-from rjdb_bench.leaderboard.board import read_items
+from rjdb_bench.leaderboard.board import items_path, read_items
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "leaderboard" / "schema.json").read_text())
@@ -73,7 +73,7 @@ def test_adding_runs_makes_valid_entries_with_their_per_item_data(
             == entries["oracle-extractive"]["tasks"][task]["comparability"]
         )
     # The per-item data is beside the board, its sha256 recorded, enough for a paired test.
-    path = board / oracle["items"]["path"]
+    path = items_path(board, oracle["id"])
     assert hashlib.sha256(path.read_bytes()).hexdigest() == oracle["items"]["sha256"]
     items = json.loads(gzip.decompress(path.read_bytes()))
     samples = [
@@ -156,7 +156,7 @@ def test_remove_and_list(
     removed = entries[0]
     assert main(["leaderboard", "remove", removed["id"], "--board", str(board)]) == 0
     assert [e["id"] for e in board_json(board)["entries"]] == [entries[1]["id"]]
-    assert not (board / removed["items"]["path"]).exists()
+    assert not items_path(board, removed["id"]).exists()
     assert main(["leaderboard", "remove", "0123456789abcdef", "--board", str(board)]) == 2
     assert "no entry '0123456789abcdef'" in capsys.readouterr().err
 
@@ -202,9 +202,11 @@ def test_a_board_folder_that_is_a_file_is_one_line(
     board = tmp_path / "file" / "board"
     args = [str(runs["oracle"])] if action == "add" else ["0123456789abcdef"]
     assert main(["leaderboard", action, *args, "--board", str(board)]) == 2
-    assert capsys.readouterr().err == (
-        f"rjdb-bench: error: {board}: cannot write the board (Not a directory)\n"
-    )
+    expected = {  # remove refuses a missing board before it would create anything
+        "add": f"{board}: cannot write the board (Not a directory)",
+        "remove": f"{board / 'leaderboard.json'}: no board here (add runs first)",
+    }
+    assert capsys.readouterr().err == f"rjdb-bench: error: {expected[action]}\n"
 
 
 def test_a_truncated_board_is_refused_and_left_as_it_was(

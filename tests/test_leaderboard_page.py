@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rjdb_bench.cli import main
+from rjdb_bench.leaderboard.board import items_path
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("RJDB_CHROMIUM", "/usr/bin/chromium"))
@@ -128,7 +129,7 @@ def test_a_damaged_items_file_is_refused_and_the_page_left_alone(
     shutil.copytree(board, copy)
     before = (copy / "index.html").read_bytes()
     victim = _entries(copy)[-1]
-    path = copy / victim["items"]["path"]
+    path = items_path(copy, victim["id"])
     data = json.loads(gzip.decompress(path.read_bytes()))
     data["rjdb_match"]["columns"][next(iter(data["rjdb_match"]["columns"]))][0][0] = 1
     path.write_bytes(gzip.compress(json.dumps(data).encode()))

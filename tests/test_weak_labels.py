@@ -207,3 +207,38 @@ def test_an_encoder_that_cannot_be_loaded_is_one_line(tmp_path: Path, capsys) ->
     errors = [line for line in err.splitlines() if line.startswith("rjdb-bench: error: ")]
     assert len(errors) == 1 and f"config: encoder: cannot load {tmp_path / 'nothing'}" in errors[0]
     assert not (tmp_path / "run").exists()  # nothing written before the encoder loaded
+
+
+def test_an_output_dir_under_a_file_is_refused_before_the_work(tmp_path: Path, capsys) -> None:
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "sub"
+    args = ["weak", "build-labels", f"data.path={FIXTURE}", "data.split=test", f"output_dir={out}"]
+    assert main(args) == 2
+    err = capsys.readouterr()
+    assert (
+        err.err == f"rjdb-bench: error: output_dir: {tmp_path / 'afile'} is a file, not a folder\n"
+    )
+    assert "weak labels" not in err.out  # refused before any row was tagged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_full_disk_is_one_line_naming_the_labels_folder(tmp_path: Path) -> None:
+    """A file-size limit (what a full disk looks like to a writer): the staged folder is
+    removed and nothing is left beside the target."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "labels"
+    args = ["weak", "build-labels", f"data.path={FIXTURE}", "data.split=test", f"output_dir={out}"]
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))\n"
+        "from rjdb_bench.cli import main\n"
+        f"sys.exit(main({args!r}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("rjdb-bench")]
+    assert lines == [f"rjdb-bench: error: {out}: cannot write the labels (File too large)"]
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []

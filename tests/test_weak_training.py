@@ -5,6 +5,7 @@ the refusal to evaluate on training rows; resuming from a checkpoint."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,81 @@ def test_rjdb_skills_is_tagged_in_the_line_windows_the_weak_labels_use(tagger: P
     (answer,) = model.lm._skills([{"resume": "Python SQL\nExcel Word PowerPoint\nJava"}])
     assert seen == [["Python", "SQL"], ["Excel", "Word", "PowerPoint"], ["Java"]]
     assert isinstance(json.loads(answer), list)
+
+
+def test_edited_labels_are_refused_before_training(
+    labels: Path, tiny_encoder: Path, tmp_path: Path, capsys
+) -> None:
+    """One record of the tagger dataset changed (the card and its checksum left as they
+    were): training refuses in one line, before any model loads or anything is written."""
+    import datasets
+
+    copy = tmp_path / "labels"
+    shutil.copytree(labels, copy)
+    dataset = datasets.load_from_disk(str(labels / "tagger"))
+    edited = dataset.map(
+        lambda r, i: {"tags": [0] * len(r["tags"]) if i == 0 else r["tags"]}, with_indices=True
+    )
+    shutil.rmtree(copy / "tagger")
+    edited.save_to_disk(str(copy / "tagger"))
+    out = tmp_path / "run"
+    capsys.readouterr()
+    assert train("tagger", copy, tiny_encoder, out) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{copy / 'tagger'}: its records do not match the sha256" in err[0]
+    assert not out.exists()
+
+
+def test_the_record_holds_the_hash_of_the_examples_read(
+    labels: Path, tiny_encoder: Path, tmp_path: Path
+) -> None:
+    """With ``limit`` the model trains on the first examples: the record says which, by their
+    own sha256 (computed here from the dataset, one sorted-key JSON line per record), beside
+    the whole dataset's, which is the card's."""
+    import hashlib
+
+    import datasets
+
+    out = tmp_path / "run"
+    assert train("tagger", labels, tiny_encoder, out, "limit=3", "max_steps=1") == 0
+    data = json.loads((out / "model" / "rjdb_training.json").read_text())["training_data"]
+    rows = datasets.load_from_disk(str(labels / "tagger")).select(range(3)).to_list()
+    text = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
+    assert data["examples"] == 3
+    assert data["examples_sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    card = json.loads((labels / "data_card.json").read_text())
+    assert data["labels_sha256"] == card["checksums"]["tagger"] != data["examples_sha256"]
+
+
+@pytest.mark.parametrize("damaged", ["model.safetensors", "trainer_state.json", "optimizer.pt"])
+def test_resuming_from_a_truncated_checkpoint_is_one_line(
+    damaged: str, tagger: Path, labels: Path, tiny_encoder: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(tagger, out)
+    shutil.rmtree(out / "model")
+    path = out / "checkpoints" / "checkpoint-3" / damaged
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert train("tagger", labels, tiny_encoder, out, "--resume", "max_steps=4") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"rjdb-bench: error: {path}: truncated or damaged")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_checkpoint_with_truncated_weights_is_one_line(
+    tagger: Path, tmp_path: Path, capsys
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(tagger / "model", model)
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    args = ["model=tagger", f"model.pretrained={model}", "tasks=[ood_green_zeroshot]", "limit=2"]
+    capsys.readouterr()
+    assert main(["run", *args, f"output_dir={tmp_path / 'run'}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f"rjdb-bench: error: {weights}: truncated or damaged weights"
+    )
+    assert not (tmp_path / "run").exists()

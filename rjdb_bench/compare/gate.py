@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rjdb_bench.compare.paired import MCNEMAR, columns_array, paired_worse
+from rjdb_bench.compare.paired import MCNEMAR, checked_reduction, columns_array, paired_worse
 from rjdb_bench.compare.stats import (
     DEFAULT_ALPHA,
     benjamini_hochberg,
@@ -40,12 +40,18 @@ from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.statistic import Reduction
 from rjdb_bench.results.run_dir import Run, read_run
 from rjdb_bench.results.writer import RESULTS_FILE
+from rjdb_bench.text_safety import terminal
 
 DEFAULT_MIN_EFFECT = 0.01
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 0
 DEFAULT_EXAMPLES = 3
 SWEEP_INDEX = "sweep.json"
+MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000
+MAX_RESAMPLE_CELLS = 50_000_000  # resamples x docs of one task: 400 MB of weights
+MAX_MIN_EFFECT = 1.0  # every rjdb-bench metric lies in [0, 1] or [-1, 1]
+MAX_SEED = 2**32 - 1
+MAX_EXAMPLES = 100
 
 
 @dataclass(frozen=True)
@@ -139,22 +145,29 @@ def expand_candidates(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _comparable_run(path: str | Path) -> Run:
+    """A verified run whose every metric can be recomputed from its samples' columns."""
     run = read_run(path)
     where = Path(path) / RESULTS_FILE
     for task, record in run.results["tasks"].items():
         info = record.get("metric_info") or {}
-        if not all(isinstance(i, dict) and "reduce" in i and "columns" in i for i in info.values()):
+        if not all(
+            isinstance(i, dict) and "reduce" in i and isinstance(i.get("columns"), str)
+            for i in info.values()
+        ):
             raise InputError.at(
                 where,
                 f"task {task} has no metric reductions (written before rjdb-bench could be "
                 "compared); re-score the run with `rjdb-bench score`",
             )
-        for sample in run.samples[task][:1]:
-            if "columns" not in sample or "cluster" not in sample:
-                raise InputError.at(
-                    Path(path) / "samples" / f"{task}.jsonl",
-                    "no per-doc columns or clusters; re-score the run with `rjdb-bench score`",
-                )
+        samples = run.samples[task]
+        if not all(isinstance(s.get("columns"), dict) and "cluster" in s for s in samples):
+            raise InputError.at(
+                Path(path) / "samples" / f"{task}.jsonl",
+                "no per-doc columns or clusters; re-score the run with `rjdb-bench score`",
+            )
+        for metric, i in info.items():
+            rows = [s["columns"].get(i["columns"]) for s in samples]
+            checked_reduction(i["reduce"], rows, f"{where}: {task}:{metric}")
     return run
 
 
@@ -351,22 +364,84 @@ def gated_pairs(baseline: Run, settings: GateSettings) -> list[tuple[str, str]]:
     return pairs
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# option -> (test, what it must be). A number that is not finite or out of range could
+# switch the gate off (--min-effect nan or 1e308 passes every regression) or exhaust memory.
+_CHECKS: dict[str, tuple[Any, str]] = {
+    "alpha": (lambda v: _is_number(v) and 0 < v < 1, "a number strictly between 0 and 1"),
+    "min_effect": (
+        lambda v: _is_number(v) and 0 <= v <= MAX_MIN_EFFECT,
+        f"a number from 0 to {MAX_MIN_EFFECT} (a drop in the metric's units)",
+    ),
+    "resamples": (
+        lambda v: _is_integer(v) and MIN_RESAMPLES <= v <= MAX_RESAMPLES,
+        f"an integer from {MIN_RESAMPLES} to {MAX_RESAMPLES}",
+    ),
+    "seed": (lambda v: _is_integer(v) and 0 <= v <= MAX_SEED, f"an integer from 0 to {MAX_SEED}"),
+    "examples": (lambda v: _is_integer(v) and 0 <= v <= MAX_EXAMPLES, f"0 to {MAX_EXAMPLES}"),
+}
+
+
+def check_settings(settings: GateSettings, pairs: Sequence[tuple[str, str]] | None = None) -> None:
+    """One line (naming the option) unless every option is finite and in range and, given
+    the gated ``pairs``, every ``--min-effect-for`` names one of them."""
+    for name, (test, expected) in _CHECKS.items():
+        value = getattr(settings, name)
+        if not test(value):
+            option = "--" + name.replace("_", "-")
+            raise InputError(f"{option}: expected {expected}, got {terminal(repr(value), 40)}")
+    test, expected = _CHECKS["min_effect"]
+    for key, value in settings.min_effects.items():
+        if not test(value):
+            raise InputError(
+                f"--min-effect-for: {terminal(key, 80)}: expected {expected}, "
+                f"got {terminal(repr(value), 40)}"
+            )
+    if pairs is None:
+        return
+    gated = {f"{task}:{metric}" for task, metric in pairs}
+    for key in settings.min_effects:
+        if key not in gated:
+            raise InputError(
+                f"--min-effect-for: {terminal(key, 80)} is not a gated metric (gated: "
+                f"{terminal(', '.join(sorted(gated)), 200)}; gate it with --metric TASK:METRIC)"
+            )
+
+
+def _check_memory(baseline: Run, tasks: Sequence[str], resamples: int) -> None:
+    """Refuse resamples whose weight matrix (resamples x docs, 8 bytes each) would not fit."""
+    for task in tasks:
+        cells = resamples * len(baseline.samples[task])
+        if cells > MAX_RESAMPLE_CELLS:
+            raise InputError(
+                f"--resamples: {resamples} resamples of {task}'s {len(baseline.samples[task])} "
+                f"docs need {cells * 8 / 2**30:.1f} GiB; use at most "
+                f"{MAX_RESAMPLE_CELLS // max(len(baseline.samples[task]), 1)}"
+            )
+
+
 def compare_runs(
     baseline_dir: str | Path, candidate_dirs: Sequence[str | Path], settings: GateSettings
 ) -> list[Comparison]:
     """Compare every candidate with the baseline (every refusal before any test is run)."""
-    if not 0 < settings.alpha < 1:
-        raise InputError(f"--alpha: expected a number between 0 and 1, got {settings.alpha}")
-    if settings.resamples < 100:
-        raise InputError(f"--resamples: expected at least 100, got {settings.resamples}")
+    check_settings(settings)  # the numbers first, before any file is read
     baseline = _comparable_run(baseline_dir)
     candidates = [_comparable_run(path) for path in expand_candidates(candidate_dirs)]
     pairs = gated_pairs(baseline, settings)
+    check_settings(settings, pairs)
     notes = [
         sorted({note for t, m in pairs for note in _check_comparable(baseline, candidate, t, m)})
         for candidate in candidates
     ]
     tasks = list(dict.fromkeys(task for task, _ in pairs))
+    _check_memory(baseline, tasks, settings.resamples)
     weights = {
         task: cluster_resample_weights(
             [json.dumps(s["cluster"]) for s in baseline.samples[task]],

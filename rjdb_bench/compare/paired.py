@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from rjdb_bench.compare.stats import (
     mcnemar_worse,
     paired_bootstrap_worse,
 )
+from rjdb_bench.errors import InputError, one_line
 from rjdb_bench.metrics.statistic import Reduction
 
 MCNEMAR = "McNemar (exact, one-sided)"
@@ -48,6 +50,44 @@ def columns_array(rows: Sequence[Sequence[float | None]]) -> np.ndarray:
     [[1.0, 1.0], [nan, 1.0]]
     """
     return np.array([[math.nan if v is None else v for v in row] for row in rows], dtype=float)
+
+
+def checked_reduction(
+    description: Any, rows: Sequence[Sequence[float | None]], where: str
+) -> Reduction:
+    """The reduction a run or board records (``{"name": ..., **params}``), checked to compute
+    a value from the per-doc columns ``rows`` (rows of one width); else one line at ``where``.
+
+    A file from a stranger may name an unknown reduction, give it parameters it does not
+    take, or an integer parameter (a label index, a number of groups) beyond the columns'
+    width, which would index out of range or loop for as long as the number says.
+
+    >>> checked_reduction({"name": "ratio"}, [[1, 1], [0, 1]], "x").name
+    'ratio'
+    >>> checked_reduction({"name": "macro_label_f1", "labels": 10**15}, [[1, 1]], "x.json")
+    Traceback (most recent call last):
+    ...
+    rjdb_bench.errors.InputError: x.json: cannot compute the metric from its columns (parameter labels=1000000000000000 is beyond the 2 columns)
+    """
+    try:
+        if not isinstance(description, dict):
+            raise ValueError("the reduction is not an object")
+        columns = columns_array(rows)
+        width = columns.shape[1] if columns.ndim == 2 else 0
+        for key, value in description.items():
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > width:
+                raise ValueError(f"parameter {key}={value} is beyond the {width} columns")
+        reduction = Reduction.from_description(description)
+        if columns.ndim == 2:
+            with np.errstate(all="ignore"):
+                float(reduction(columns.sum(axis=0)))
+        elif columns.size:
+            raise ValueError("per-doc columns are not rows of one width")
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        raise InputError(
+            f"{where}: cannot compute the metric from its columns ({one_line(error, 120)})"
+        ) from None
+    return reduction
 
 
 def is_binary_mean(reduction: Reduction, columns: np.ndarray) -> bool:

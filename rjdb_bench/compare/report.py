@@ -1,4 +1,11 @@
-"""The gate's report: a markdown table for people and CI comments, and JSON for machines."""
+"""The gate's report: a markdown table for people and CI comments, and JSON for machines.
+
+The markdown is meant to be posted as a CI comment, and everything in it that comes from a
+run (task and metric names, paths, doc ids, golds, outputs, notes) is a stranger's text: each
+is an inert code span (:func:`rjdb_bench.text_safety.markdown_code`: one line, capped, fenced
+so no backtick inside can close it), so it can be no heading, HTML, image, link, autolink or
+mention. Numbers, test names and verdicts are our own.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from rjdb_bench.compare.gate import Comparison, GateSettings
+from rjdb_bench.text_safety import markdown_code
 
-_WIDTH = 60
+_WIDTH = 60  # characters of an example (doc id, gold, output) in the table
+_NAME_WIDTH = 80  # characters of a task or metric name
+_PATH_WIDTH = 200  # characters of a run's path
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -28,10 +38,10 @@ def _p(value: float) -> str:
     return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
-def _short(value: Any) -> str:
+def _cell(value: Any, width: int = _WIDTH) -> str:
+    """A run's value as an inert code span for a table cell."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split()).replace("|", "\\|")
-    return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
+    return markdown_code(text, width, table=True)
 
 
 def markdown(comparisons: Sequence[Comparison], settings: GateSettings) -> str:
@@ -46,7 +56,8 @@ def markdown(comparisons: Sequence[Comparison], settings: GateSettings) -> str:
         verdict = "FAIL" if comparison.regressions else "pass"
         lines += [
             "",
-            f"## {verdict}: `{comparison.candidate}` vs baseline `{comparison.baseline}`",
+            f"## {verdict}: {markdown_code(comparison.candidate, _PATH_WIDTH)} vs baseline "
+            f"{markdown_code(comparison.baseline, _PATH_WIDTH)}",
             "",
             "| task | metric | n | baseline [CI] | candidate [CI] | Δ [CI] | test | p (adjusted) | "
             "detectable drop | verdict |",
@@ -54,23 +65,25 @@ def markdown(comparisons: Sequence[Comparison], settings: GateSettings) -> str:
         ]
         for row in comparison.rows:
             lines.append(
-                f"| {row.task} | {row.metric} | {row.n} | {_number(row.baseline)} "
+                f"| {_cell(row.task, _NAME_WIDTH)} | {_cell(row.metric, _NAME_WIDTH)} | {row.n} "
+                f"| {_number(row.baseline)} "
                 f"{_interval(row.baseline_ci)} | {_number(row.candidate)} "
                 f"{_interval(row.candidate_ci)} | {_number(row.delta, 4)} {_interval(row.delta_ci)} "
                 f"| {row.test} | {_p(row.p_value)} ({_p(row.p_adjusted)}) | "
                 f"{_number(row.minimum_detectable_drop, 3)} | **{row.verdict}** |"
             )
         for note in comparison.notes:
-            lines.append(f"\nNote: {note}.")
+            lines.append(f"\nNote: {markdown_code(note, _PATH_WIDTH)}.")
         for row in comparison.regressions:
             if not row.examples:
                 continue
-            lines += ["", f"Items that got worse on {row.task}:{row.metric}:", ""]
+            name = markdown_code(f"{row.task}:{row.metric}", 2 * _NAME_WIDTH)
+            lines += ["", f"Items that got worse on {name}:", ""]
             lines += ["| doc | gold | baseline | candidate |", "|---|---|---|---|"]
             for example in row.examples:
                 lines.append(
-                    f"| {_short(example['doc_id'])} | {_short(example['gold'])} | "
-                    f"{_short(example['baseline'])} | {_short(example['candidate'])} |"
+                    f"| {_cell(example['doc_id'])} | {_cell(example['gold'])} | "
+                    f"{_cell(example['baseline'])} | {_cell(example['candidate'])} |"
                 )
     return "\n".join(lines) + "\n"
 

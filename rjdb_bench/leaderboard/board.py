@@ -3,7 +3,10 @@
 A board is a folder (default ``leaderboard/``) holding ``leaderboard.json`` (valid against
 ``leaderboard/schema.json``) and ``items/<entry id>.json.gz``: each entry's compact per-item
 data (doc ids, clusters and every metric's per-doc columns, per task), enough for paired
-tests between any two entries without the original run directories.
+tests between any two entries without the original run directories. A board may come from
+anyone: an items file's path is made from the entry's id (16 hex digits, checked by the
+schema), never read from the file, and is resolved inside the board before it is read or
+removed; numbers must be finite; an items file must be gzip of the expected shape.
 
 An entry's id is a hash of what makes its results what they are: the model's recorded identity
 (name, path or hub id, revision, weights fingerprint, dtype, settings, chat template), the
@@ -13,9 +16,13 @@ Adding the same run again replaces its entry. Per task, ``comparability`` hashes
 version, prompt template, data checksums and doc ids: entries are ranked against each other on
 a task only where it is equal.
 
-Every change takes an exclusive lock on ``<board>/.lock``, reads the board, writes the new
-one to a temporary file, validates it against the schema and renames it into place, so
-concurrent ``add``s from several processes lose nothing and a reader never sees a partial file.
+Every change takes an exclusive lock on ``<board>/.lock`` and is one transaction
+(:func:`_commit`): the new items files and the new ``leaderboard.json`` are staged in
+``<board>/.pending/``, the items files they replace are moved aside there, and renaming the
+staged ``leaderboard.json`` into place commits; a failure before that puts everything back.
+What a killed process left in ``.pending/`` is rolled back (or, after the commit, cleared) by
+the next operation. Readers hold the lock shared, so they never see a change half made, and
+concurrent ``add``s from several processes lose nothing.
 """
 
 from __future__ import annotations
@@ -25,23 +32,38 @@ import fcntl
 import functools
 import gzip
 import hashlib
+import io
 import json
 import os
+import re
+import shutil
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from rjdb_bench import strict_json
 from rjdb_bench.atomic import atomic_path
 from rjdb_bench.backends import recorded_backend_info
-from rjdb_bench.errors import InputError
+from rjdb_bench.compare.paired import checked_reduction
+from rjdb_bench.errors import InputError, one_line
 from rjdb_bench.resources import leaderboard_schema
 from rjdb_bench.results.run_dir import Run, read_run
-from rjdb_bench.results.writer import canonical_json
+from rjdb_bench.results.writer import RESULTS_FILE, canonical_json
+from rjdb_bench.text_safety import NAME_LIMIT, terminal
 
 BOARD_FILE = "leaderboard.json"
 ITEMS_DIR = "items"
-SCHEMA_VERSION = 1
+LOCK_FILE = ".lock"
+PENDING_DIR = ".pending"  # a change being made (see _commit)
+_OLD = "old"  # in .pending/: the items files a change displaces
+_PLAN = "plan.json"  # in .pending/: which ids a change adds and displaces
+SCHEMA_VERSION = 2
+_ENTRY_ID = re.compile("[0-9a-f]{16}")
+MAX_BOARD_BYTES = 64 << 20  # leaderboard.json
+MAX_ITEMS_BYTES = 256 << 20  # one items file, decompressed
+MAX_ENTRY_BYTES = 1 << 20  # one entry of leaderboard.json, as canonical JSON
 # The facts of a metric (rjdb_bench.metrics.spec) that runs record in metric_info and entries
 # keep; runs written before rjdb-bench recorded them have only family and direction.
 METRIC_FACTS = ("kind", "bounds", "display_name")
@@ -166,12 +188,57 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
         "command": results.get("command"),
         "tasks": tasks,
         "suites": results.get("suites") or {},
-        "items": {
-            "path": f"{ITEMS_DIR}/{identifier}.json.gz",
-            "sha256": hashlib.sha256(items).hexdigest(),
-        },
+        "items": {"sha256": hashlib.sha256(items).hexdigest()},
     }
+    _check_size(entry, run.path / RESULTS_FILE)
     return entry, items
+
+
+def _check_size(entry: Mapping[str, Any], where: Path) -> None:
+    """Refuse an entry with an absurd model name or size (one line naming the run)."""
+    if len(entry["name"]) > NAME_LIMIT:
+        raise InputError.at(
+            where,
+            f"the model's name is {len(entry['name'])} characters long; a board takes at most "
+            f"{NAME_LIMIT} (set a shorter model.name)",
+        )
+    size = len(canonical_json(entry).encode("utf-8"))
+    if size > MAX_ENTRY_BYTES:
+        raise InputError.at(
+            where, f"its board entry would be {size} bytes; a board takes at most {MAX_ENTRY_BYTES}"
+        )
+
+
+# The shape of an items file (:func:`_items`); lengths and reductions are checked in code.
+_NUMBER_ROW = {"type": "array", "minItems": 1, "items": {"type": ["number", "null"]}}
+ITEMS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "required": ["doc_ids", "clusters", "columns", "metrics"],
+        "additionalProperties": False,
+        "properties": {
+            "doc_ids": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "clusters": {"type": "array", "items": {"type": ["string", "integer"]}},
+            "columns": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": _NUMBER_ROW},
+            },
+            "metrics": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["reduce", "columns"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "reduce": {"type": "object", "required": ["name"]},
+                        "columns": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
 
 
 # --------------------------------------------------------------------------- the board file
@@ -182,6 +249,25 @@ def empty_board() -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def items_path(board_dir: str | Path, entry_id: Any) -> Path:
+    """Where the per-item data of entry ``entry_id`` lives: ``<board>/items/<id>.json.gz``,
+    made from the id (16 hex digits), and refused when it resolves outside the board (a
+    symlinked ``items/`` or file)."""
+    if not isinstance(entry_id, str) or not _ENTRY_ID.fullmatch(entry_id):
+        raise InputError(f"entry id {terminal(repr(entry_id), 40)}: expected 16 hex digits")
+    return _inside(Path(board_dir), f"{ITEMS_DIR}/{entry_id}.json.gz")
+
+
+def _inside(board_dir: Path, relative: str) -> Path:
+    path = board_dir / relative
+    resolved = path.resolve()
+    if not resolved.is_relative_to(board_dir.resolve()):
+        raise InputError.at(
+            path, f"resolves outside the board (to {terminal(resolved)}); refusing to use it"
+        )
+    return path
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,7 +285,8 @@ def schema_problem(validator: Any, data: Any) -> tuple[str, str] | None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return None
-    return ".".join(str(p) for p in error.absolute_path) or "(top level)", error.message
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    return terminal(where, 200), terminal(error.message, 200)
 
 
 def validate_board(board: Mapping[str, Any], where: Path) -> None:
@@ -214,86 +301,248 @@ def validate_board(board: Mapping[str, Any], where: Path) -> None:
         raise InputError.at(where, f"entry id {', '.join(repeated)} appears more than once")
 
 
-def read_board(board_dir: str | Path) -> dict[str, Any]:
-    """The board in ``board_dir`` (an empty one if it has none yet), validated."""
+def _upgrade(board: Any) -> Any:
+    """A board of schema version 1 as version 2: its entries' ``items.path`` dropped (the
+    path is made from the entry id; what the file said was never to be trusted)."""
+    if isinstance(board, dict) and board.get("schema_version") == 1:
+        board["schema_version"] = SCHEMA_VERSION
+        for entry in board.get("entries") if isinstance(board.get("entries"), list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("items"), dict):
+                entry["items"].pop("path", None)
+    return board
+
+
+def read_board(board_dir: str | Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """The board in ``board_dir``, validated; a missing board is one line, or an empty board
+    with ``missing_ok`` (``add`` starts one)."""
     path = Path(board_dir) / BOARD_FILE
-    if not path.exists():
-        return empty_board()
+    if not path.is_file():
+        if missing_ok and not path.exists():
+            return empty_board()
+        raise InputError(f"{path}: no board here (add runs first)")
     try:
-        board = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError.at(path, f"cannot read ({error})") from None
-    except json.JSONDecodeError as error:
-        raise InputError.at(path, f"invalid JSON ({error.msg})", line=error.lineno) from None
+        size = path.stat().st_size
+    except OSError as error:
+        raise InputError.at(path, f"cannot read ({error.strerror or error})") from None
+    if size > MAX_BOARD_BYTES:
+        raise InputError.at(path, f"{size} bytes: larger than a board may be ({MAX_BOARD_BYTES})")
+    board = _upgrade(strict_json.read(path))
     validate_board(board, path)
     return board
 
 
+def _cannot_write(error: OSError, board_dir: Path) -> InputError:
+    """An OSError of a board operation as one line naming the board's file, never a file
+    staged in ``.pending/``."""
+    where = Path(error.filename) if error.filename else board_dir
+    pending = board_dir / PENDING_DIR
+    if where.is_relative_to(pending):
+        parts = where.relative_to(pending).parts
+        where = (
+            board_dir.joinpath(*parts)
+            if parts and parts[0] in (BOARD_FILE, ITEMS_DIR)
+            else board_dir
+        )
+    return InputError(f"{where}: cannot write the board ({error.strerror or error})")
+
+
 @contextlib.contextmanager
 def locked(board_dir: Path) -> Iterator[None]:
-    """Hold the board's exclusive lock (other writers wait); an OSError inside (a board
-    folder that is a file, a full or read-only disk) is one line naming the board."""
+    """Hold the board's exclusive lock (other writers and readers wait), after finishing
+    what an interrupted operation left; an OSError inside (a board folder that is a file, a
+    full or read-only disk) is one line naming the board."""
     try:
         board_dir.mkdir(parents=True, exist_ok=True)
-        with (board_dir / ".lock").open("a") as handle:
+        with (board_dir / LOCK_FILE).open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
+                _recover(board_dir)
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
     except OSError as error:
-        where = error.filename or board_dir
-        raise InputError(f"{where}: cannot write the board ({error.strerror or error})") from None
+        raise _cannot_write(error, board_dir) from None
 
 
-def _write_board(board_dir: Path, board: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def reading(board_dir: str | Path) -> Iterator[None]:
+    """Hold the board's lock shared while reading its files, so no change is seen half made.
+    What an interrupted writer left is finished first (that needs write access); a board no
+    writer has touched here (no ``.lock``, e.g. a read-only copy) is read without a lock."""
+    board_dir = Path(board_dir)
+    if (board_dir / PENDING_DIR).exists():
+        with locked(board_dir):
+            pass
+    try:
+        handle = (board_dir / LOCK_FILE).open("r")
+    except OSError:
+        handle = None
+    with handle if handle is not None else contextlib.nullcontext():
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    try:
+        with path.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:  # a failed write() names no file: name the one written
+        raise OSError(error.errno, error.strerror, str(path)) from None
+
+
+def _commit(
+    board_dir: Path, board: dict[str, Any], new_items: Mapping[str, bytes], drop: Sequence[str]
+) -> None:
+    """Make ``board`` the board, with ``new_items`` (entry id -> items file) in place and the
+    items files of the entries ``drop`` gone: all of it or, on any failure, none of it.
+
+    Staged in ``.pending/``: the items files, the board and last a plan (which ids are new,
+    which items files are displaced). Then the displaced files move to ``.pending/old/``, the
+    new ones into ``items/``, and renaming the staged board into place commits. Before the
+    commit :func:`_recover` puts every file back; after it, only ``.pending/`` is left to
+    delete."""
     board["entries"].sort(key=lambda e: (e["reference"] is None, e["name"], e["id"]))
     board["updated"] = _now()
     target = board_dir / BOARD_FILE
     validate_board(board, target)
-    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps(board, indent=2, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    text = json.dumps(board, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    displaced = sorted(set(new_items) | set(drop))
+    paths = {entry_id: items_path(board_dir, entry_id) for entry_id in displaced}
+    pending = _inside(board_dir, PENDING_DIR)
+    pending.mkdir()
+    try:
+        (pending / ITEMS_DIR).mkdir()
+        (pending / _OLD).mkdir()
+        for entry_id, data in new_items.items():
+            _write_synced(pending / ITEMS_DIR / paths[entry_id].name, data)
+        _write_synced(pending / BOARD_FILE, text.encode("utf-8"))
+        plan = {"new": sorted(new_items), "displaced": displaced}
+        with atomic_path(pending / _PLAN) as tmp:
+            _write_synced(tmp, json.dumps(plan).encode("utf-8"))
+        (board_dir / ITEMS_DIR).mkdir(exist_ok=True)
+        for entry_id in displaced:
+            if paths[entry_id].exists():
+                os.replace(paths[entry_id], pending / _OLD / paths[entry_id].name)
+        for entry_id in new_items:
+            os.replace(pending / ITEMS_DIR / paths[entry_id].name, paths[entry_id])
+        os.replace(pending / BOARD_FILE, target)  # the commit
+    except BaseException:
+        with contextlib.suppress(OSError, InputError):
+            _recover(board_dir)
+        raise
+    shutil.rmtree(pending, ignore_errors=True)
+
+
+def _recover(board_dir: Path) -> None:
+    """Finish what an interrupted :func:`_commit` left in ``.pending/``: roll back when its
+    board was not renamed into place (restore the displaced items files, remove new ones that
+    replaced none), then delete ``.pending/``. Ids in the plan are checked like any other."""
+    pending = _inside(board_dir, PENDING_DIR)
+    if not pending.exists():
+        return
+    if (pending / BOARD_FILE).exists() and (pending / _PLAN).is_file():
+        plan = strict_json.read(pending / _PLAN)
+        if not isinstance(plan, dict) or not all(
+            isinstance(plan.get(key), list) for key in ("new", "displaced")
+        ):
+            raise InputError.at(pending / _PLAN, "not a plan of an interrupted board change")
+        for entry_id in plan["displaced"]:
+            path = items_path(board_dir, entry_id)
+            old = pending / _OLD / path.name
+            if old.is_file():
+                os.replace(old, path)
+            elif entry_id in plan["new"] and not (pending / ITEMS_DIR / path.name).exists():
+                path.unlink(missing_ok=True)
+    shutil.rmtree(pending)
 
 
 def add_runs(run_dirs: Sequence[str | Path], board_dir: str | Path) -> list[dict[str, Any]]:
-    """Add (or replace) the entries of ``run_dirs``; every run is verified before any write."""
+    """Add (or replace) the entries of ``run_dirs``; every run is verified before any write,
+    and the board and its items change together or not at all."""
     board_dir = Path(board_dir)
     made = [make_entry(read_run(path)) for path in run_dirs]
     with locked(board_dir):
-        board = read_board(board_dir)
+        board = read_board(board_dir, missing_ok=True)
+        new_items = {}
         for entry, items in made:
-            with atomic_path(board_dir / entry["items"]["path"]) as tmp:
-                tmp.write_bytes(items)
             board["entries"] = [e for e in board["entries"] if e["id"] != entry["id"]]
             board["entries"].append(entry)
-        _write_board(board_dir, board)
+            new_items[entry["id"]] = items
+        _commit(board_dir, board, new_items, ())
     return [entry for entry, _ in made]
 
 
 def remove_entry(entry: str, board_dir: str | Path) -> dict[str, Any]:
-    """Remove the entry with id ``entry`` (and its per-item data)."""
+    """Remove the entry with id ``entry`` and its per-item data (together, or neither)."""
     board_dir = Path(board_dir)
+    read_board(board_dir)  # a missing board is refused before the lock creates anything
     with locked(board_dir):
         board = read_board(board_dir)
         found = [e for e in board["entries"] if e["id"] == entry]
         if not found:
             known = ", ".join(e["id"] for e in board["entries"]) or "none"
-            raise InputError(f"{board_dir / BOARD_FILE}: no entry {entry!r}; entries: {known}")
+            raise InputError(
+                f"{board_dir / BOARD_FILE}: no entry {terminal(repr(entry), 40)}; entries: {known}"
+            )
         board["entries"] = [e for e in board["entries"] if e["id"] != entry]
-        _write_board(board_dir, board)
-        (board_dir / found[0]["items"]["path"]).unlink(missing_ok=True)
+        _commit(board_dir, board, {}, [entry])
     return found[0]
 
 
+def _gunzip(data: bytes, path: Path) -> bytes:
+    """``data`` decompressed, at most :data:`MAX_ITEMS_BYTES` of it."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            raw = handle.read(MAX_ITEMS_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError.at(path, f"not a gzip file ({one_line(error, 80)})") from None
+    if len(raw) > MAX_ITEMS_BYTES:
+        raise InputError.at(path, f"decompresses to more than {MAX_ITEMS_BYTES} bytes")
+    return raw
+
+
+def _check_items(items: Any, entry: Mapping[str, Any], path: Path) -> None:
+    """One line unless ``items`` has the shape :func:`_items` writes and covers every task and
+    metric of ``entry``, each reduction computable from its columns."""
+    problem = schema_problem(_items_validator(), items)
+    if problem is not None:
+        raise InputError.at(path, f"not an items file at {problem[0]}: {problem[1]}")
+    for task, record in entry["tasks"].items():
+        data = items.get(task)
+        if data is None:
+            raise InputError.at(path, f"no per-item data for task {terminal(task, 80)}")
+        n = len(data["doc_ids"])
+        if len(data["clusters"]) != n or any(len(c) != n for c in data["columns"].values()):
+            raise InputError.at(path, f"{terminal(task, 80)}: lists of different lengths")
+        for metric in record["metrics"]:
+            info = data["metrics"].get(metric)
+            rows = data["columns"].get(info["columns"]) if info else None
+            if rows is None:
+                raise InputError.at(path, f"no columns for {terminal(f'{task}:{metric}', 120)}")
+            where = f"{path}: {terminal(f'{task}:{metric}', 120)}"
+            checked_reduction(info["reduce"], rows, where)
+
+
+@functools.lru_cache(maxsize=1)
+def _items_validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(ITEMS_SCHEMA)
+
+
 def read_items(board_dir: str | Path, entry: Mapping[str, Any]) -> dict[str, Any]:
-    """An entry's per-item data, checked against the sha256 the board records."""
-    path = Path(board_dir) / entry["items"]["path"]
+    """An entry's per-item data, checked against the sha256 the board records, then for its
+    shape (a board may come from anyone)."""
+    path = items_path(board_dir, entry["id"])
     try:
         data = path.read_bytes()
     except OSError as error:
         raise InputError.at(path, f"cannot read ({error.strerror})") from None
     if hashlib.sha256(data).hexdigest() != entry["items"]["sha256"]:
         raise InputError.at(path, "does not match the sha256 the board records")
-    return json.loads(gzip.decompress(data))
+    items = strict_json.loads(_gunzip(data, path), path)
+    _check_items(items, entry, path)
+    return items

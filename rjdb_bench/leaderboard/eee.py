@@ -35,7 +35,7 @@ from rjdb_bench.backends import recorded_backend_info
 from rjdb_bench.data.ood import OOD_DATASETS, OOD_FILES
 from rjdb_bench.data.rjdb import RJDB_COMMIT, RJDB_PINNED, RJDB_REPO, RJDB_URL_BASE
 from rjdb_bench.errors import InputError
-from rjdb_bench.leaderboard.board import BOARD_FILE, METRIC_FACTS, read_board, read_items
+from rjdb_bench.leaderboard.board import BOARD_FILE, METRIC_FACTS, read_board, read_items, reading
 from rjdb_bench.metrics.spec import PROPORTION
 from rjdb_bench.metrics.statistic import prf_from_counts
 from rjdb_bench.results.run_dir import Run, read_run, results_digest
@@ -91,7 +91,7 @@ def _unix(timestamp: Any) -> str | None:
 
 def _path_component(value: str) -> str:
     """``value`` as one portable path component (EEE's rules: no ``/ : * ? " < > |``)."""
-    cleaned = "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in value)
+    cleaned = "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in value[:100])
     cleaned = cleaned.rstrip(". ") or "_"
     reserved = cleaned == "data" or cleaned.split(".", 1)[0].upper() in _WINDOWS_RESERVED
     return f"_{cleaned}" if reserved else cleaned
@@ -650,9 +650,8 @@ def _write(path: Path, data: bytes) -> Path:
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)
     except OSError as error:
-        raise InputError(
-            f"{error.filename or path}: cannot write ({error.strerror or error})"
-        ) from None
+        # Name the record, never atomic_path's temporary file beside it.
+        raise InputError(f"{path}: cannot write ({error.strerror or error})") from None
     return path
 
 
@@ -693,10 +692,12 @@ def export_board(board_dir: str | Path, out_dir: str | Path) -> list[Path]:
     board_dir = Path(board_dir)
     if not (board_dir / BOARD_FILE).is_file():
         raise InputError(f"{board_dir / BOARD_FILE}: no board here (missing)")
-    board = read_board(board_dir)
+    with reading(board_dir):
+        board = read_board(board_dir)
+        for entry in board["entries"]:
+            read_items(board_dir, entry)  # verifies the per-item file against the board
     written = []
     for entry in board["entries"]:
-        read_items(board_dir, entry)  # verifies the per-item file against the board
         items_sha256 = entry["items"]["sha256"]
         file_uuid = _file_uuid(f"rjdb-bench eee board {entry['id']} {items_sha256}")
         record = board_record(entry, items_sha256, file_uuid)

@@ -21,6 +21,7 @@ from rjdb_bench.leaderboard.board import schema_problem
 from rjdb_bench.leaderboard.ranks import RankSettings
 from rjdb_bench.metrics.spec import FAMILIES
 from rjdb_bench.resources import leaderboard_presentation
+from rjdb_bench.strict_json import non_finite
 
 PRESENTATION_FILE = "presentation.yaml"
 
@@ -46,8 +47,8 @@ PRESENTATION_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "properties": {
                 "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-                "resamples": {"type": "integer", "minimum": 100},
-                "seed": {"type": "integer"},
+                "resamples": {"type": "integer", "minimum": 100, "maximum": 100_000},
+                "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1},
             },
         },
         "views": {
@@ -143,6 +144,9 @@ def load_presentation(path: str | Path | None = None) -> Presentation:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise yaml_error(source, error, text) from None
+    bad = non_finite(data)  # YAML's .nan and .inf pass a schema's numeric bounds
+    if bad is not None:
+        raise InputError.at(source, f"{bad}: not a finite number")
     problem = schema_problem(jsonschema.Draft202012Validator(PRESENTATION_SCHEMA), data)
     if problem is not None:
         raise InputError.at(source, f"{problem[0]}: {problem[1]}")

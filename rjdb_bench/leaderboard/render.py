@@ -6,8 +6,11 @@ The page opens from ``file://`` with no server and fetches nothing: the style, t
 page's own script (by its sha256) and no network access at all.
 
 Every string that comes from a run (model names, paths, settings, commands) goes through
-Jinja2's autoescaping; the charts' SVG is checked to hold no script, no event-handler
-attribute and no external reference before it is inlined.
+Jinja2's autoescaping and is cut for display (names to
+:data:`~rjdb_bench.text_safety.DISPLAY_LIMIT` characters, any other string to
+:data:`TEXT_LIMIT`), so a board renders in bounded time and memory whatever its strings hold;
+the charts' SVG is checked to hold no script, no event-handler attribute and no external
+reference before it is inlined.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from rjdb_bench import __version__
 from rjdb_bench.atomic import atomic_write_text
 from rjdb_bench.errors import InputError
-from rjdb_bench.leaderboard.board import BOARD_FILE, read_board, read_items
+from rjdb_bench.leaderboard.board import read_board, read_items, reading
 from rjdb_bench.leaderboard.presentation import (
     PRESENTATION_FILE,
     Column,
@@ -44,8 +47,11 @@ from rjdb_bench.leaderboard.ranks import (
     rank_suite_column,
     rank_task_column,
 )
+from rjdb_bench.text_safety import DISPLAY_LIMIT, shorten
 
 PAGE_FILE = "index.html"
+TEXT_LIMIT = 2000  # characters of a board string (other than a name) shown on the page
+PRETTY_LIMIT = 20000  # characters of an entry's model-and-settings block
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATUS_TEXT = {
     BEST: "best in this column",
@@ -67,8 +73,30 @@ def fmt(value: float | None) -> str:
 
 
 def pretty(value: Any) -> str:
-    """JSON for a ``<pre>`` block (escaped by the template like any other text)."""
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    """JSON for a ``<pre>`` block (escaped by the template like any other text), cut to
+    :data:`PRETTY_LIMIT` characters."""
+    return shorten(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True), PRETTY_LIMIT)
+
+
+def capped(value: Any, limit: int = TEXT_LIMIT) -> Any:
+    """``value`` with every string in it (keys too) cut to ``limit`` characters, for display.
+
+    >>> capped({"model": "x" * 5, "n": [1, "abc"]}, 4)
+    {'mod…': 'xxx…', 'n': [1, 'abc']}
+    """
+    if isinstance(value, str):
+        return shorten(value, limit)
+    if isinstance(value, dict):
+        return {shorten(str(k), limit): capped(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [capped(v, limit) for v in value]
+    return value
+
+
+def display_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry as the page shows it: its name cut to ``DISPLAY_LIMIT``, every other string
+    to ``TEXT_LIMIT`` characters (ids, hashes, numbers and task names are unchanged)."""
+    return {**capped(entry), "name": shorten(entry["name"], DISPLAY_LIMIT)}
 
 
 def entry_labels(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -228,10 +256,12 @@ def _csp_hash(text: str) -> str:
 def render_page(board_dir: str | Path, presentation: Presentation) -> str:
     """The page's HTML for the board in ``board_dir``."""
     board_dir = Path(board_dir)
-    if not (board_dir / BOARD_FILE).is_file():
-        raise InputError(f"{board_dir / BOARD_FILE}: no board here (add runs first)")
-    board = read_board(board_dir)
-    entries = board["entries"]
+    with reading(board_dir):
+        return _render(board_dir, read_board(board_dir), presentation)
+
+
+def _render(board_dir: Path, board: Mapping[str, Any], presentation: Presentation) -> str:
+    entries = [display_entry(entry) for entry in board["entries"]]
     items: dict[str, Mapping[str, Any]] = {}
 
     def items_of(entry: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -239,6 +269,8 @@ def render_page(board_dir: str | Path, presentation: Presentation) -> str:
             items[entry["id"]] = read_items(board_dir, entry)
         return items[entry["id"]]
 
+    for entry in entries:  # every entry's per-item data is verified, ranked or not
+        items_of(entry)
     views = resolve_views(presentation, entries)
     resamples = Resamples(presentation.ranks)
     cells: dict[str, dict[str, Cell]] = {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import json
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -218,11 +219,62 @@ def build_trained(
     return LoadedModel(lm, identity, settings=settings, cacheable=False)
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive format (optimizer.pt, rng_state.pth, ...)
+
+
+def _check_safetensors(path: Path) -> None:
+    """A safetensors file's length must be its header's (8 + header + the last tensor's end)."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        length = int.from_bytes(head, "little") if len(head) == 8 else -1
+        header = handle.read(length) if 0 < length <= min(size, 100 << 20) else b""
+    try:
+        tensors = json.loads(header)
+        end = max(
+            (int(t["data_offsets"][1]) for k, t in tensors.items() if k != "__metadata__"),
+            default=0,
+        )
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        raise InputError.at(path, "truncated or damaged weights (unreadable header)") from None
+    if size != 8 + length + end:
+        raise InputError.at(
+            path, f"truncated or damaged weights ({size} bytes, its header says {8 + length + end})"
+        )
+
+
+def verify_files(folder: Path) -> None:
+    """One line naming the first damaged file of a checkpoint folder, before anything loads
+    it: a ``*.safetensors`` cut short, a ``*.json`` that does not parse, or a torch archive
+    (``*.pt``, ``*.pth``, ``*.bin`` in zip format) whose zip directory or CRCs do not check
+    out. (transformers and torch would fail deep inside with a traceback, or not at all.)"""
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        try:
+            if path.suffix == ".safetensors":
+                _check_safetensors(path)
+            elif path.suffix == ".json":
+                json.loads(path.read_bytes())  # NaN allowed: a trainer state may hold one
+            elif path.suffix in (".pt", ".pth", ".bin"):
+                with path.open("rb") as handle:
+                    if handle.read(4) != _ZIP_MAGIC:
+                        continue  # torch's legacy pickle format: nothing to check cheaply
+                with zipfile.ZipFile(path) as archive:
+                    damaged = archive.testzip()
+                if damaged is not None:
+                    raise InputError.at(path, f"damaged (member {damaged} fails its CRC)")
+        except (ValueError, zipfile.BadZipFile, EOFError) as error:
+            raise InputError.at(path, f"truncated or damaged ({one_line(error, 120)})") from None
+        except OSError as error:
+            raise InputError.at(path, f"cannot read ({error.strerror or error})") from None
+
+
 def load_encoder(folder: Path, auto_class: Any, device: str) -> tuple[Any, Any]:
-    """Model (eval mode, on ``device``) and tokenizer of a checkpoint; never remote code."""
+    """Model (eval mode, on ``device``) and tokenizer of a checkpoint, its files verified
+    first (:func:`verify_files`); never remote code."""
     from transformers import AutoTokenizer
     from transformers.utils import logging
 
+    verify_files(folder)
     shown = logging.is_progress_bar_enabled()
     logging.disable_progress_bar()  # no "Loading weights" bar for a 90 MB encoder
     try:

@@ -1,4 +1,5 @@
-"""The short table printed at the end of a run."""
+"""The short table printed at the end of a run (or of ``score`` on anyone's run directory:
+its names are shown as plain text, never as rich markup, with control characters escaped)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from rjdb_bench.text_safety import terminal
 
 
 def make_console() -> Console:
@@ -21,7 +25,7 @@ def _fmt(value: float | None) -> str:
 
 def results_table(results: Mapping[str, Any]) -> Table:
     """One row per task (headline metric, its interval, n, parse failures) and one per suite."""
-    table = Table(title=f"rjdb-bench · {results['model'].get('name')}")
+    table = Table(title=Text(f"rjdb-bench · {terminal(results['model'].get('name'))}"))
     for column in ("task", "metric", "value", "95% CI", "n", "parse fail"):
         table.add_column(column, justify="left" if column in ("task", "metric") else "right")
     for name, task in results["tasks"].items():
@@ -30,15 +34,17 @@ def results_table(results: Mapping[str, Any]) -> Table:
         low, high = metrics[f"{headline}_ci"]
         failures = metrics.get("parse_failure_rate")
         table.add_row(
-            name,
-            headline,
+            Text(terminal(name)),
+            Text(terminal(headline)),
             _fmt(metrics[headline]),
             f"[{_fmt(low)}, {_fmt(high)}]",
             str(task["n"]),
             "-" if failures is None and "parse_failure_rate" not in metrics else _fmt(failures),
         )
     for name, suite in results.get("suites", {}).items():
-        table.add_row(f"[bold]{name}[/bold]", "mean headline", _fmt(suite["score"]), "", "", "")
+        table.add_row(
+            Text(terminal(name), style="bold"), "mean headline", _fmt(suite["score"]), "", "", ""
+        )
     return table
 
 
@@ -48,4 +54,5 @@ def print_results(
     """Print the table and where the files are."""
     console = console or make_console()
     console.print(results_table(results))
-    console.print(f"results: {output_dir}/results.json  samples: {output_dir}/samples/")
+    where = terminal(output_dir, None)
+    console.print(Text(f"results: {where}/results.json  samples: {where}/samples/"))

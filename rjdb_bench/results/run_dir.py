@@ -27,6 +27,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rjdb_bench import strict_json
 from rjdb_bench.atomic import default_mode
 from rjdb_bench.errors import InputError
 from rjdb_bench.results.writer import (
@@ -44,12 +46,16 @@ from rjdb_bench.results.writer import (
     json_line,
     results_text,
 )
+from rjdb_bench.text_safety import terminal
+from rjdb_bench.writable import check_new_folder, probe_writable
 
 # Version of the run-directory layout; readers refuse a newer one.
 RUN_FORMAT = 1
 MANIFEST = "files"
 SEAL = "results_sha256"
 SAMPLE_FIELDS = ("doc_id", "output", "prediction", "gold", "scores")
+# A task name is a file name (samples/<task>.jsonl): no separator or control character.
+_TASK_NAME = re.compile("[^/\\\\\x00-\x1f\x7f]{1,200}")
 # What marks an existing folder as a run directory that may be replaced.
 _RUN_MARKERS = (RESULTS_FILE, SAMPLES_DIR, "responses.sqlite")
 
@@ -64,12 +70,7 @@ def check_output_dir(output_dir: str | Path) -> Path:
     folder's run set and would not be trusted with an unrelated folder's contents.
     Nothing is created.
     """
-    target = Path(output_dir).expanduser().absolute()
-    for ancestor in [target, *target.parents]:
-        if ancestor.exists() or ancestor.is_symlink():
-            if not ancestor.is_dir():
-                raise InputError(f"output_dir: {ancestor} is a file, not a folder")
-            break
+    target = check_new_folder(output_dir, "output_dir")
     if target.is_dir():
         entries = {entry.name for entry in target.iterdir()}
         if entries and not entries & set(_RUN_MARKERS):
@@ -77,22 +78,9 @@ def check_output_dir(output_dir: str | Path) -> Path:
                 f"output_dir: {target} is a folder that is not a run directory (no {RESULTS_FILE}); "
                 "choose a new or empty folder"
             )
-        _probe_writable(target)
-        _probe_writable(target.resolve().parent)
-    else:
-        _probe_writable(ancestor)
+        probe_writable(target, "output_dir")
+        probe_writable(target.resolve().parent, "output_dir")
     return target
-
-
-def _probe_writable(folder: Path) -> None:
-    try:
-        fd, name = tempfile.mkstemp(prefix=".rjdb-bench-probe-", dir=folder)
-    except OSError as error:
-        raise InputError(
-            f"output_dir: cannot write in {folder} ({error.strerror or error})"
-        ) from None
-    os.close(fd)
-    os.unlink(name)
 
 
 # ---------------------------------------------------------------------------------- writing
@@ -320,10 +308,7 @@ def read_results(run_dir: str | Path) -> dict[str, Any]:
         raise InputError(f"{run_dir}: not a run directory (no such folder)")
     path = run_dir / RESULTS_FILE
     text = _decode(path, _read_bytes(path, "results file (not a run directory?)"))
-    try:
-        results = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputError.at(path, f"invalid JSON ({error.msg})", line=error.lineno) from None
+    results = strict_json.loads(text, path)
     if not isinstance(results, dict):
         raise InputError.at(path, "expected a JSON object")
     run_format = results.get("run_format", 0)
@@ -337,6 +322,11 @@ def read_results(run_dir: str | Path) -> dict[str, Any]:
     if not results["tasks"]:
         raise InputError.at(path, "no tasks", field="tasks")
     for name, task in results["tasks"].items():
+        if not _TASK_NAME.fullmatch(name) or name in (".", ".."):
+            # A task's name is a file name in the run (samples/<task>.jsonl).
+            raise InputError.at(
+                path, f"task name {terminal(repr(name), 60)} is not a safe file name", field="tasks"
+            )
         where = f"tasks.{name}."
         if not isinstance(task, dict):
             raise InputError.at(path, "expected an object", field=f"tasks.{name}")
@@ -373,15 +363,17 @@ def _read_samples(path: Path, entry: Mapping[str, Any] | None, n: int) -> list[d
     records: list[dict[str, Any]] = []
     seen: dict[Any, int] = {}
     for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError.at(path, f"invalid JSON ({error.msg})", line=number) from None
+        record = strict_json.loads(line, path, line=number)
         if not isinstance(record, dict):
             raise InputError.at(path, "expected a JSON object", line=number)
         for field in SAMPLE_FIELDS:
             if field not in record:
                 raise InputError.at(path, "missing", line=number, field=field)
+        doc_id = record["doc_id"]
+        if not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+            raise InputError.at(
+                path, "expected a string or an integer", line=number, field="doc_id"
+            )
         key = json.dumps(record["doc_id"], sort_keys=True)
         if key in seen:
             raise InputError.at(

@@ -37,6 +37,7 @@ from rjdb_bench.weak.labels import (
     tagger_records,
 )
 from rjdb_bench.weak.rows import held_out_path, select_training_rows
+from rjdb_bench.writable import check_new_folder, probe_writable
 
 
 def build_labels(settings: Any) -> dict[str, Any]:
@@ -46,6 +47,9 @@ def build_labels(settings: Any) -> dict[str, Any]:
     out = Path(plain["output_dir"])
     if out.exists() and not (out / CARD_JSON).is_file():
         raise InputError.at(out, "exists and is not a labels folder; choose another output_dir")
+    check_new_folder(out, "output_dir")  # before the work, not after it
+    if out.exists():
+        probe_writable(out.resolve().parent, "output_dir")  # where the new folder is staged
     selection = select_training_rows(plain["data"])
     rows = [dict(row) for row in selection.rows]
     tagger, located = [], []
@@ -76,13 +80,22 @@ def build_labels(settings: Any) -> dict[str, Any]:
         },
         "train_row_fingerprints": fingerprints,
     }
-    with atomic_path(out, directory=True) as tmp:
-        datasets.Dataset.from_list(tagger, features=TAGGER_FEATURES).save_to_disk(tmp / "tagger")
-        datasets.Dataset.from_list(pairs, features=MATCHER_FEATURES).save_to_disk(tmp / "matcher")
-        if held_lines:
-            (tmp / held_out_path(out).name).write_bytes(b"".join(held_lines))
-        (tmp / CARD_JSON).write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
-        (tmp / CARD_MARKDOWN).write_text(render_markdown(card), encoding="utf-8")
+    try:
+        with atomic_path(out, directory=True) as tmp:
+            datasets.Dataset.from_list(tagger, features=TAGGER_FEATURES).save_to_disk(
+                tmp / "tagger"
+            )
+            datasets.Dataset.from_list(pairs, features=MATCHER_FEATURES).save_to_disk(
+                tmp / "matcher"
+            )
+            if held_lines:
+                (tmp / held_out_path(out).name).write_bytes(b"".join(held_lines))
+            card_text = json.dumps(card, indent=1, allow_nan=False) + "\n"
+            (tmp / CARD_JSON).write_text(card_text, encoding="utf-8")
+            (tmp / CARD_MARKDOWN).write_text(render_markdown(card), encoding="utf-8")
+    except OSError as error:
+        # A full disk or a file-size limit: name the labels folder, not the staging folder.
+        raise InputError.at(out, f"cannot write the labels ({error.strerror or error})") from None
     return card
 
 

@@ -17,6 +17,7 @@ data with the fingerprint of every training row), written as a whole.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
@@ -29,8 +30,8 @@ from rjdb_bench.atomic import atomic_path, atomic_write_text
 from rjdb_bench.data.download import sha256_file
 from rjdb_bench.data.words import first_subwords
 from rjdb_bench.errors import InputError, one_line
-from rjdb_bench.models.encoders import FINAL_MODEL, RECORD_FORMAT, TRAINING_RECORD
-from rjdb_bench.weak.card import CARD_JSON, read_card
+from rjdb_bench.models.encoders import FINAL_MODEL, RECORD_FORMAT, TRAINING_RECORD, verify_files
+from rjdb_bench.weak.card import CARD_JSON, read_card, records_sha256
 from rjdb_bench.weak.labels import MATCHER_FEATURES, TAGS
 
 RECIPE = "recipe.json"
@@ -70,6 +71,7 @@ def prepare_output(out: Path, recipe: Mapping[str, Any], resume: bool) -> str | 
         return None
     if last is None:
         raise InputError.at(out / CHECKPOINTS, "no checkpoint to resume from")
+    verify_files(Path(last))  # a truncated weights, optimizer or trainer-state file
     try:
         saved = json.loads((out / RECIPE).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
@@ -86,6 +88,10 @@ def prepare_output(out: Path, recipe: Mapping[str, Any], resume: bool) -> str | 
     return last
 
 
+def _finite_or_none(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _log_callback(path: Path) -> Any:
     from transformers import TrainerCallback
 
@@ -94,8 +100,9 @@ def _log_callback(path: Path) -> Any:
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
             line = {"step": state.global_step, "epoch": state.epoch, **(logs or {})}
+            line = {k: _finite_or_none(v) for k, v in line.items()}  # a NaN loss: null
             with path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(line) + "\n")
+                handle.write(json.dumps(line, allow_nan=False) + "\n")
 
     return JsonlLog()
 
@@ -157,15 +164,31 @@ def _matcher_parts(dataset: Any, encoder: str, max_length: int) -> tuple[Any, An
     return model, tokenizer, data, DataCollatorWithPadding(tokenizer)
 
 
-def load_examples(labels_dir: Path, kind: str, limit: int | None) -> Any:
-    """The ``kind`` dataset of a labels folder (its first ``limit`` examples when set)."""
+def load_examples(
+    labels_dir: Path, kind: str, limit: int | None, card: Mapping[str, Any]
+) -> tuple[Any, str]:
+    """The ``kind`` dataset of a labels folder (its first ``limit`` examples when set), after
+    checking that the whole dataset is what its data card's checksum says; with the sha256 of
+    the examples returned (what training reads)."""
     import datasets
 
+    where = labels_dir / kind
     try:
-        dataset = datasets.load_from_disk(str(labels_dir / kind))
+        dataset = datasets.load_from_disk(str(where))
     except FileNotFoundError:
-        raise InputError.at(labels_dir / kind, "no saved dataset (rebuild the labels)") from None
-    return dataset.select(range(min(int(limit), len(dataset)))) if limit else dataset
+        raise InputError.at(where, "no saved dataset (rebuild the labels)") from None
+    except (OSError, ValueError) as error:  # a damaged or truncated arrow file
+        raise InputError.at(where, f"cannot read the dataset ({one_line(error, 200)})") from None
+    expected = (card.get("checksums") or {}).get(kind)
+    if records_sha256(dataset) != expected:
+        raise InputError.at(
+            where,
+            f"its records do not match the sha256 of {CARD_JSON} ({expected}): the labels were "
+            "edited or damaged; rebuild them with rjdb-bench weak build-labels",
+        )
+    if limit:
+        dataset = dataset.select(range(min(int(limit), len(dataset))))
+    return dataset, records_sha256(dataset)
 
 
 def training_arguments(plain: Mapping[str, Any], out: Path) -> Any:
@@ -198,7 +221,7 @@ def training_record(
     plain: Mapping[str, Any],
     card: Mapping[str, Any],
     encoder: tuple[str, str],
-    examples: int,
+    examples: tuple[int, str],
     state: Any,
     session: Mapping[str, Any],
 ) -> dict[str, Any]:
@@ -213,8 +236,11 @@ def training_record(
             **card["rows"],
             "labels_dir": str(labels_dir),
             "data_card_sha256": sha256_file(labels_dir / CARD_JSON),
-            "examples": examples,
-            "examples_sha256": card["checksums"][kind],
+            "examples": examples[0],
+            # What training read (the first `limit` examples when set), and the whole
+            # dataset's checksum it was verified against.
+            "examples_sha256": examples[1],
+            "labels_sha256": card["checksums"][kind],
             "train_rows_sha256": card["checksums"]["train_rows"],
             "train_row_fingerprints": card["train_row_fingerprints"],
         },
@@ -241,7 +267,7 @@ def train(settings: Any, *, resume: bool = False) -> Path:
     if plain["threads"]:
         torch.set_num_threads(int(plain["threads"]))
     set_seed(int(plain["seed"]))  # before the new head is initialised
-    dataset = load_examples(Path(plain["labels"]), kind, plain["limit"])
+    dataset, examples_sha256 = load_examples(Path(plain["labels"]), kind, plain["limit"], card)
     parts = _tagger_parts if kind == "tagger" else _matcher_parts
     model, tokenizer, data, collator = parts(dataset, encoder[0], int(plain["max_length"]))
     out.mkdir(parents=True, exist_ok=True)
@@ -258,14 +284,16 @@ def train(settings: Any, *, resume: bool = False) -> Path:
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
     session = {
-        "train_loss": result.training_loss,
+        "train_loss": _finite_or_none(result.training_loss),
         "session_seconds": round(time.perf_counter() - started, 1),
         "resumed_from": Path(last).name if last else None,
     }
-    record = training_record(plain, card, encoder, len(dataset), trainer.state, session)
+    examples = (len(dataset), examples_sha256)
+    record = training_record(plain, card, encoder, examples, trainer.state, session)
     final = out / FINAL_MODEL
     with atomic_path(final, directory=True) as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        record_text = json.dumps(record, indent=1, allow_nan=False) + "\n"
+        (tmp / TRAINING_RECORD).write_text(record_text, encoding="utf-8")
     return final

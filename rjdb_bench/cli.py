@@ -12,10 +12,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rjdb_bench import __version__
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.settings import GateSettings
 from rjdb_bench.text_safety import terminal
 from rjdb_bench.weak.cli import add_weak_parser, run_weak
 
@@ -130,7 +131,7 @@ def _min_effects(entries: Sequence[str]) -> dict[str, float]:
 def command_compare(args: argparse.Namespace) -> int:
     """The regression gate: exit 1 on a regression, 0 otherwise, 2 when runs cannot be compared."""
     from rjdb_bench.atomic import atomic_write_text
-    from rjdb_bench.compare.gate import GateSettings, compare_runs
+    from rjdb_bench.compare.gate import compare_runs
     from rjdb_bench.compare.report import as_json, markdown
 
     settings = GateSettings(
@@ -221,11 +222,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"rjdb-bench: error: {self.prog}: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (sub-commands ``run``, ``score``, ``compare`` and ``tasks``)."""
-    parser = _Parser(prog="rjdb-bench", description="Evaluate models on the RJDB benchmark.")
-    parser.add_argument("--version", action="version", version=f"rjdb-bench {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _add_run_parsers(commands: Any) -> None:
+    """``run`` (and ``run -m``) and ``score``."""
     run = commands.add_parser(
         "run",
         help="evaluate a model (Hydra overrides: model=..., tasks=[...], limit=N, output_dir=DIR)",
@@ -244,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
         "score", help="recompute every metric of a run from its saved samples (no model)"
     )
     score.add_argument("run_dir", help="a run's output_dir (holds results.json and samples/)")
+
+
+def _add_compare_parser(commands: Any) -> None:
+    """``compare``: the regression gate; every default is :class:`GateSettings`'."""
+    defaults = GateSettings()
     compare = commands.add_parser(
         "compare",
         help="regression gate: paired tests of candidate runs against a baseline run "
@@ -254,13 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         "candidates", nargs="+", help="candidate run directories, or a sweep directory (run -m)"
     )
     compare.add_argument(
-        "--alpha", type=float, default=0.05, help="false discovery rate (BH-adjusted p < alpha)"
+        "--alpha",
+        type=float,
+        default=defaults.alpha,
+        help="false discovery rate (BH-adjusted p < alpha; default %(default)s)",
     )
     compare.add_argument(
         "--min-effect",
         type=float,
-        default=0.01,
-        help="smallest drop, in the metric's units, that fails the gate (default 0.01)",
+        default=defaults.min_effect,
+        help="smallest drop, in the metric's units, that fails the gate (default %(default)s)",
     )
     compare.add_argument(
         "--min-effect-for",
@@ -276,28 +282,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TASK:METRIC",
         help="gate this metric (repeatable; default: every task's headline metric)",
     )
-    compare.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
-    compare.add_argument("--seed", type=int, default=0, help="seed of the resamples")
     compare.add_argument(
-        "--examples", type=int, default=3, help="items that got worse to show per regression"
+        "--resamples", type=int, default=defaults.resamples, help="bootstrap resamples"
+    )
+    compare.add_argument("--seed", type=int, default=defaults.seed, help="seed of the resamples")
+    compare.add_argument(
+        "--examples",
+        type=int,
+        default=defaults.examples,
+        help="items that got worse to show per regression",
     )
     compare.add_argument("--markdown", help="also write the markdown table to this file")
     compare.add_argument("--json", help="write the full report as JSON to this file")
+
+
+_BOARD_ACTIONS = (
+    ("add", "add (or replace) the entries of verified run directories"),
+    ("remove", "remove one entry by its id"),
+    ("list", "list the entries"),
+    ("render", "write the board's static page (index.html)"),
+    ("model-card", "print a Hugging Face model-index block for a run"),
+    (
+        "export-eee",
+        "write Every Eval Ever records of a run (RUN_DIR OUT) or a board (--board DIR OUT)",
+    ),
+)
+
+
+def _add_leaderboard_parser(commands: Any) -> None:
+    """``leaderboard add|remove|list|render|model-card|export-eee``."""
     board = commands.add_parser(
         "leaderboard", help="add runs to, remove from, list and render the leaderboard"
     )
     actions = board.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    for name, text in (
-        ("add", "add (or replace) the entries of verified run directories"),
-        ("remove", "remove one entry by its id"),
-        ("list", "list the entries"),
-        ("render", "write the board's static page (index.html)"),
-        ("model-card", "print a Hugging Face model-index block for a run"),
-        (
-            "export-eee",
-            "write Every Eval Ever records of a run (RUN_DIR OUT) or a board (--board DIR OUT)",
-        ),
-    ):
+    for name, text in _BOARD_ACTIONS:
         action = actions.add_parser(name, help=text)
         if name == "model-card":
             action.add_argument("run_dir", help="a run directory")
@@ -320,6 +338,16 @@ def build_parser() -> argparse.ArgumentParser:
                 "--presentation",
                 help="views and names (default: <board>/presentation.yaml, else the packaged one)",
             )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: ``run``, ``score``, ``compare``, ``leaderboard``, ``weak``, ``tasks``."""
+    parser = _Parser(prog="rjdb-bench", description="Evaluate models on the RJDB benchmark.")
+    parser.add_argument("--version", action="version", version=f"rjdb-bench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run_parsers(commands)
+    _add_compare_parser(commands)
+    _add_leaderboard_parser(commands)
     add_weak_parser(commands)
     tasks = commands.add_parser("tasks", help="list tasks and suites")
     tasks.add_argument(

@@ -152,6 +152,25 @@ class RunSettings:
     seed: int = 1234
 
 
+@dataclass(frozen=True)
+class GateSettings:
+    """``rjdb-bench compare``: the regression gate's options (``--help`` shows these defaults;
+    ``rjdb_bench.compare.gate.check_settings`` their ranges)."""
+
+    alpha: float = 0.05  # false discovery rate (Benjamini-Hochberg-adjusted p < alpha)
+    min_effect: float = 0.01  # smallest drop, in the metric's units, that fails the gate
+    min_effects: Mapping[str, float] = field(default_factory=dict)  # "task:metric" -> effect
+    metrics: Sequence[str] = ()  # "task:metric"; empty: every task's headline
+    resamples: int = 2000  # paired bootstrap resamples
+    seed: int = 0  # of the resamples
+    confidence: float = 0.95  # of the reported intervals of the differences
+    examples: int = 3  # items that got worse, shown per regression
+
+    def effect_for(self, task: str, metric: str) -> float:
+        """The minimum drop that counts for ``task:metric``."""
+        return float(self.min_effects.get(f"{task}:{metric}", self.min_effect))
+
+
 # Ranges and choices of the run's settings that types cannot say (dotted key -> check); each
 # backend declares its own model.* checks in its registration.
 CHECKS: dict[str, Check] = {

@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import importlib.util
 import json
 import os
 import socket
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -43,6 +41,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from rjdb_bench import strict_json
+from rjdb_bench.atomic import atomic_write_text, file_lock
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
 from rjdb_bench.text_safety import terminal
 
@@ -123,20 +122,9 @@ def check_launcher(overrides: Sequence[str]) -> None:
 
 # ------------------------------------------------------------------------------ the index
 def _write_json(path: Path, value: Any) -> None:
-    """Write ``value`` to ``path`` atomically: a temporary file beside it, flushed, renamed."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, ensure_ascii=False, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    """Write ``value`` to ``path`` as strict JSON, atomically (rjdb_bench.atomic)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    atomic_write_text(path, text)
 
 
 @contextlib.contextmanager
@@ -144,12 +132,8 @@ def _locked(sweep_dir: Path) -> Iterator[Path]:
     """Hold the sweep's lock (``.jobs/lock``); yields the ``.jobs`` folder."""
     jobs = sweep_dir / JOBS_DIR
     jobs.mkdir(parents=True, exist_ok=True)
-    with (jobs / LOCK_FILE).open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield jobs
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(jobs / LOCK_FILE):
+        yield jobs
 
 
 def _job_records(jobs: Path) -> list[dict[str, Any]]:

@@ -100,6 +100,13 @@ def _schema_of(path: Path) -> dict[str, Any] | None:
         return {k[5:]: v for k, v in _fields(RunSettings).items() if k.startswith("data.")}
     if group == "metrics":
         return {k[8:]: v for k, v in _fields(RunSettings).items() if k.startswith("metrics.")}
+    if group == "weak":
+        from rjdb_bench.weak.config import LabelSettings, TrainSettings
+
+        schemas = {"labels_schema": LabelSettings, "train_schema": TrainSettings}
+        for entry in data.get("defaults") or []:
+            if entry in schemas:
+                return _fields(schemas[entry])
     if group == "model":
         for entry in data.get("defaults") or []:
             if isinstance(entry, str) and entry.endswith("_schema"):
@@ -117,7 +124,7 @@ CONFIG_FILES = sorted(p for p in CONFIGS.rglob("*.yaml") if "hydra" not in p.par
 def test_no_config_file_restates_a_schema_default(path: Path) -> None:
     schema = _schema_of(path)
     if schema is None:
-        pytest.skip("not a file that starts from a schema (a selection, a sweep, a weak recipe)")
+        pytest.skip("not a file that starts from a schema (a selection preset, the sweep file)")
     data = yaml.safe_load(path.read_text()) or {}
     restated = [
         key

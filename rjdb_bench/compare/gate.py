@@ -31,7 +31,6 @@ import numpy as np
 
 from rjdb_bench.compare.paired import MCNEMAR, checked_reduction, columns_array, paired_worse
 from rjdb_bench.compare.stats import (
-    DEFAULT_ALPHA,
     benjamini_hochberg,
     cluster_resample_weights,
     minimum_detectable_drop,
@@ -40,36 +39,14 @@ from rjdb_bench.errors import InputError
 from rjdb_bench.metrics.statistic import Reduction
 from rjdb_bench.results.run_dir import Run, read_run
 from rjdb_bench.results.writer import RESULTS_FILE
+from rjdb_bench.settings import GateSettings
 from rjdb_bench.text_safety import terminal
 
-DEFAULT_MIN_EFFECT = 0.01
-DEFAULT_RESAMPLES = 2000
-DEFAULT_SEED = 0
-DEFAULT_EXAMPLES = 3
-SWEEP_INDEX = "sweep.json"
 MIN_RESAMPLES, MAX_RESAMPLES = 100, 100_000
 MAX_RESAMPLE_CELLS = 50_000_000  # resamples x docs of one task: 400 MB of weights
 MAX_MIN_EFFECT = 1.0  # every rjdb-bench metric lies in [0, 1] or [-1, 1]
 MAX_SEED = 2**32 - 1
 MAX_EXAMPLES = 100
-
-
-@dataclass(frozen=True)
-class GateSettings:
-    """The gate's options (``rjdb-bench compare --help``)."""
-
-    alpha: float = DEFAULT_ALPHA
-    min_effect: float = DEFAULT_MIN_EFFECT
-    min_effects: Mapping[str, float] = field(default_factory=dict)  # "task:metric" -> effect
-    metrics: Sequence[str] = ()  # "task:metric"; empty: every task's headline
-    resamples: int = DEFAULT_RESAMPLES
-    seed: int = DEFAULT_SEED
-    confidence: float = 0.95
-    examples: int = DEFAULT_EXAMPLES
-
-    def effect_for(self, task: str, metric: str) -> float:
-        """The minimum drop that counts for ``task:metric``."""
-        return float(self.min_effects.get(f"{task}:{metric}", self.min_effect))
 
 
 @dataclass
@@ -121,14 +98,14 @@ class Comparison:
 # ------------------------------------------------------------------------------ reading runs
 def expand_candidates(paths: Sequence[str | Path]) -> list[Path]:
     """Run directories named on the command line; a sweep directory stands for its jobs."""
+    from rjdb_bench.sweep import INDEX_FILE, read_index
+
     out: list[Path] = []
     for path in map(Path, paths):
-        index_file = path / SWEEP_INDEX
+        index_file = path / INDEX_FILE
         if not index_file.is_file():
             out.append(path)
             continue
-        from rjdb_bench.sweep import read_index
-
         index = read_index(path)
         jobs = index["jobs"]
         if not jobs:

@@ -25,9 +25,10 @@ from numpy.typing import ArrayLike
 from scipy.stats import binomtest, false_discovery_control, norm
 
 from rjdb_bench.metrics.bootstrap import percentile_interval
+from rjdb_bench.settings import GateSettings
 
-DEFAULT_CONFIDENCE = 0.95
-DEFAULT_ALPHA = 0.05
+DEFAULT_CONFIDENCE = GateSettings.confidence  # the gate's defaults (rjdb_bench.settings)
+DEFAULT_ALPHA = GateSettings.alpha
 DEFAULT_POWER = 0.8
 
 Reducer = Callable[[np.ndarray], np.ndarray]

@@ -28,7 +28,6 @@ concurrent ``add``s from several processes lose nothing.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import gzip
 import hashlib
@@ -44,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from rjdb_bench import strict_json
-from rjdb_bench.atomic import atomic_path
+from rjdb_bench.atomic import atomic_path, file_lock, write_synced
 from rjdb_bench.backends import recorded_backend_info
 from rjdb_bench.compare.paired import checked_reduction
 from rjdb_bench.errors import InputError, one_line
@@ -353,13 +352,9 @@ def locked(board_dir: Path) -> Iterator[None]:
     full or read-only disk) is one line naming the board."""
     try:
         board_dir.mkdir(parents=True, exist_ok=True)
-        with (board_dir / LOCK_FILE).open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                _recover(board_dir)
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(board_dir / LOCK_FILE):
+            _recover(board_dir)
+            yield
     except OSError as error:
         raise _cannot_write(error, board_dir) from None
 
@@ -373,24 +368,9 @@ def reading(board_dir: str | Path) -> Iterator[None]:
     if (board_dir / PENDING_DIR).exists():
         with locked(board_dir):
             pass
-    try:
-        handle = (board_dir / LOCK_FILE).open("r")
-    except OSError:
-        handle = None
-    with handle if handle is not None else contextlib.nullcontext():
-        if handle is not None:
-            fcntl.flock(handle, fcntl.LOCK_SH)
+    lock = board_dir / LOCK_FILE
+    with file_lock(lock, shared=True) if lock.is_file() else contextlib.nullcontext():
         yield
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    try:
-        with path.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except OSError as error:  # a failed write() names no file: name the one written
-        raise OSError(error.errno, error.strerror, str(path)) from None
 
 
 def _commit(
@@ -417,11 +397,11 @@ def _commit(
         (pending / ITEMS_DIR).mkdir()
         (pending / _OLD).mkdir()
         for entry_id, data in new_items.items():
-            _write_synced(pending / ITEMS_DIR / paths[entry_id].name, data)
-        _write_synced(pending / BOARD_FILE, text.encode("utf-8"))
+            write_synced(pending / ITEMS_DIR / paths[entry_id].name, data)
+        write_synced(pending / BOARD_FILE, text.encode("utf-8"))
         plan = {"new": sorted(new_items), "displaced": displaced}
         with atomic_path(pending / _PLAN) as tmp:
-            _write_synced(tmp, json.dumps(plan).encode("utf-8"))
+            write_synced(tmp, json.dumps(plan).encode("utf-8"))
         (board_dir / ITEMS_DIR).mkdir(exist_ok=True)
         for entry_id in displaced:
             if paths[entry_id].exists():

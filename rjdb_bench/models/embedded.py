@@ -20,19 +20,13 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rjdb_bench.atomic import atomic_path
+from rjdb_bench.atomic import atomic_path, file_lock
 from rjdb_bench.backends import EMBEDDED_MODEL_NAME, EMBEDDED_SOURCE_PACKAGE
 from rjdb_bench.errors import InputError
 from rjdb_bench.paths import cache_dir
-
-try:  # POSIX only; elsewhere two processes may both convert (the rename keeps one).
-    import fcntl
-except ImportError:  # pragma: no cover - not on Linux/macOS
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -125,19 +119,9 @@ def _is_complete(folder: Path, identity: dict[str, Any]) -> bool:
     return isinstance(recorded, dict) and all(recorded.get(k) == v for k, v in identity.items())
 
 
-@contextlib.contextmanager
-def _conversion_lock(target: Path) -> Iterator[None]:
-    """Serialise conversions of one target across processes (advisory ``flock``)."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _conversion_lock(target: Path) -> contextlib.AbstractContextManager[None]:
+    """Serialise conversions of one target across processes."""
+    return file_lock(target.parent / f".{target.name}.lock")
 
 
 def _remove_stale_temp_dirs(target: Path) -> None:

@@ -19,24 +19,18 @@ Anything else is an :class:`~rjdb_bench.errors.InputError` naming the file (and 
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-import errno
-import functools
 import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rjdb_bench import strict_json
-from rjdb_bench.atomic import default_mode
+from rjdb_bench.atomic import atomic_path, write_synced
 from rjdb_bench.errors import InputError
 from rjdb_bench.results.writer import (
     RESULTS_FILE,
@@ -123,13 +117,6 @@ def results_digest(results: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
-def _write_text(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _link_tree(source: Path, target: Path) -> None:
     """Hard-link (or copy, across devices) ``source`` into ``target``, recursively."""
     if source.is_dir() and not source.is_symlink():
@@ -145,62 +132,6 @@ def _link_or_copy(source: str, target: str) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-_RENAME_EXCHANGE = 2
-
-
-@functools.lru_cache(maxsize=1)
-def _renameat2() -> Any:
-    """libc's ``renameat2``, or None (looking libc up runs ``ldconfig``: once per process)."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return None
-    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux ``renameat2``); False where the system cannot."""
-    renameat2 = _renameat2()
-    if renameat2 is None:
-        return False
-    at_fdcwd = -100
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Put ``staging`` at ``target``; the folder that was there is deleted afterwards."""
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    if _exchange(staging, target):
-        shutil.rmtree(staging, ignore_errors=True)  # now the old run
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-    os.rename(target, old / target.name)
-    try:
-        os.rename(staging, target)
-    except OSError:
-        os.rename(old / target.name, target)
-        raise
-    finally:
-        if (old / target.name).exists() and target.exists() and not staging.exists():
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def _cannot_write(error: OSError, staging: Path | None, target: Path) -> InputError:
@@ -227,35 +158,22 @@ def write_run(
         target = target.resolve()
     staging: Path | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
-        # mkdtemp makes a private folder; a run directory gets the usual permissions.
-        os.chmod(
-            staging,
-            target.stat().st_mode & 0o7777 if target.is_dir() else default_mode(directory=True),
-        )
-        (staging / SAMPLES_DIR).mkdir()
-        manifest = {}
-        for task, records in samples.items():
-            relative = f"{SAMPLES_DIR}/{task}.jsonl"
-            manifest[relative] = _write_jsonl(staging / relative, records).as_dict()
-        body = {k: v for k, v in results.items() if k not in ("run_format", MANIFEST, SEAL)}
-        written = clean_json({"run_format": RUN_FORMAT, **body, MANIFEST: manifest})
-        written[SEAL] = results_digest(written)
-        _write_text(staging / RESULTS_FILE, results_text(written))
-        if target.is_dir():
-            for entry in target.iterdir():
-                if entry.name not in (RESULTS_FILE, SAMPLES_DIR):
-                    _link_tree(entry, staging / entry.name)
-        _fsync_dir(staging)
-        _swap_in(staging, target)
-        staging = None
-        _fsync_dir(target.parent)
+        with atomic_path(target, directory=True) as staging:
+            (staging / SAMPLES_DIR).mkdir()
+            manifest = {}
+            for task, records in samples.items():
+                relative = f"{SAMPLES_DIR}/{task}.jsonl"
+                manifest[relative] = _write_jsonl(staging / relative, records).as_dict()
+            body = {k: v for k, v in results.items() if k not in ("run_format", MANIFEST, SEAL)}
+            written = clean_json({"run_format": RUN_FORMAT, **body, MANIFEST: manifest})
+            written[SEAL] = results_digest(written)
+            write_synced(staging / RESULTS_FILE, results_text(written).encode("utf-8"))
+            if target.is_dir():
+                for entry in target.iterdir():
+                    if entry.name not in (RESULTS_FILE, SAMPLES_DIR):
+                        _link_tree(entry, staging / entry.name)
     except OSError as error:
         raise _cannot_write(error, staging, target) from None
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
     return written
 
 

@@ -4,19 +4,23 @@ typo or a bad value is one line naming the field."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from omegaconf import MISSING, DictConfig
 
-from rjdb_bench.checks import is_non_negative, is_positive
+from rjdb_bench.checks import is_non_negative, is_positive, one_of
 from rjdb_bench.settings import compose, validate_structured
 
 # OmegaConf reads these annotations at run time: keep typing's spelling (no `X | None`).
 # ruff: noqa: UP045
 
 SPLIT_CHOICES = ("auto", "train", "dev", "test")
+TEXT_SOURCES = ("resume_matched", "job_description", "resume_unmatched")
+NEGATIVE_KINDS = ("unmatched", "other_row")
+TRAIN_KINDS = ("tagger", "matcher")
 
 
 @dataclass
@@ -67,14 +71,14 @@ class TrainSettings:
 CHECKS: dict[str, tuple[Any, str]] = {
     "data.split": (lambda v: v in SPLIT_CHOICES, "one of " + ", ".join(SPLIT_CHOICES)),
     "sources": (
-        lambda v: bool(v) and set(v) <= {"resume_matched", "job_description", "resume_unmatched"},
-        "a non-empty list of resume_matched, job_description, resume_unmatched",
+        lambda v: bool(v) and set(v) <= set(TEXT_SOURCES),
+        "a non-empty list of " + ", ".join(TEXT_SOURCES),
     ),
     "negatives": (
-        lambda v: set(v) <= {"unmatched", "other_row"},
-        "a list of unmatched, other_row",
+        lambda v: set(v) <= set(NEGATIVE_KINDS),
+        "a list of " + ", ".join(NEGATIVE_KINDS),
     ),
-    "kind": (lambda v: v in ("tagger", "matcher"), "tagger or matcher"),
+    "kind": one_of(*TRAIN_KINDS),
     "seed": (is_non_negative, "a non-negative integer"),
     "max_words": (is_positive, "a positive integer"),
     "max_length": (is_positive, "a positive integer"),
@@ -94,10 +98,22 @@ CHECKS: dict[str, tuple[Any, str]] = {
 SCHEMAS = {"labels": LabelSettings, "tagger": TrainSettings, "matcher": TrainSettings}
 
 
+@functools.cache
+def register_weak_configs() -> None:
+    """Register the schemas with Hydra's ``ConfigStore``: ``configs/weak/*.yaml`` start from
+    ``labels_schema`` or ``train_schema`` and hold only their choices."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    store.store(name="labels_schema", node=LabelSettings)
+    store.store(name="train_schema", node=TrainSettings)
+
+
 def compose_weak(name: str, overrides: Sequence[str]) -> DictConfig:
     """``configs/weak/<name>.yaml`` with Hydra ``overrides``, typed and checked."""
     from rjdb_bench.resources import configs_dir
 
+    register_weak_configs()
     return validate_structured(
         SCHEMAS[name], compose(configs_dir() / "weak", name, overrides), CHECKS
     )

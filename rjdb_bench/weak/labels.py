@@ -43,8 +43,6 @@ from rjdb_bench.metrics.bio import spans_to_bio
 from rjdb_bench.metrics.spans import match_key, occurrences, project_strings, strip_punctuation
 
 TAGS = ("O", "B", "I")
-TEXT_SOURCES = ("resume_matched", "job_description", "resume_unmatched")
-NEGATIVE_KINDS = ("unmatched", "other_row")
 
 TAGGER_FEATURES = datasets.Features(
     {

@@ -36,8 +36,10 @@ def compose_config(overrides: Sequence[str]):
 def command_run(overrides: Sequence[str]) -> int:
     """Compose the config, plan the run, run the evaluation, print the table."""
     from rjdb_bench.plan import plan_run
+    from rjdb_bench.resources import configs_dir
+    from rjdb_bench.settings import compose
 
-    plan = plan_run(compose_config(overrides), overrides)
+    plan = plan_run(compose(configs_dir(), "config", overrides), overrides)  # validated there
     from rjdb_bench.results.report import print_results
     from rjdb_bench.runner import run
 

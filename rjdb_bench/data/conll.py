@@ -177,19 +177,8 @@ def read_conll(
         sentences.extend(kept)
         if skip_malformed:
             skipped.append(dropped)
-    counts = layer.counts
-    report = ConllReport(
-        files=len(paths),
-        sentences=len(sentences),
-        tokens=counts["tokens"],
-        spans=counts["spans"],
-        chunks=counts["chunks"],
-        merged_overlaps=counts["merged"],
-        chunks_starting_with_I=counts["starting_with_I"],
-        ignored_types=layer.ignored,
-        skipped=tuple(skipped) if skip_malformed else None,
-    )
-    return sentences, report
+    skips = tuple(skipped) if skip_malformed else None
+    return sentences, layer.report(len(paths), len(sentences), skips)
 
 
 class _Layer:
@@ -216,6 +205,22 @@ class _Layer:
         self.counts["merged"] += n_merged
         self.counts["tokens"] += n_tokens
         return tuple(spans_to_bio(merged, n_tokens))
+
+    def report(
+        self, files: int, sentences: int, skipped: tuple[SkippedLines, ...] | None
+    ) -> ConllReport:
+        """What was read, from the counts so far."""
+        return ConllReport(
+            files=files,
+            sentences=sentences,
+            tokens=self.counts["tokens"],
+            spans=self.counts["spans"],
+            chunks=self.counts["chunks"],
+            merged_overlaps=self.counts["merged"],
+            chunks_starting_with_I=self.counts["starting_with_I"],
+            ignored_types=self.ignored,
+            skipped=skipped,
+        )
 
 
 def _read_file(

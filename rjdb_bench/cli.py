@@ -40,6 +40,9 @@ def command_run(overrides: Sequence[str]) -> int:
     from rjdb_bench.settings import compose
 
     plan = plan_run(compose(configs_dir(), "config", overrides), overrides)  # validated there
+    from rjdb_bench.quiet import quiet_engines
+
+    quiet_engines(plan.verbose)  # before any engine is imported
     from rjdb_bench.results.report import print_results
     from rjdb_bench.runner import run
 
@@ -238,6 +241,13 @@ def _add_run_parsers(commands: Any) -> None:
         "e.g. -m model.pretrained=ckpt/a,ckpt/b; hydra/launcher=joblib|submitit_local|submitit_slurm",
     )
     run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show the engines' own logs (vLLM's INFO lines) and library warnings "
+        "(the same as verbose=true); errors always show",
+    )
+    run.add_argument(
         "overrides", nargs="*", help="Hydra overrides, e.g. model=oracle tasks=[rjdb] limit=10"
     )
     score = commands.add_parser(
@@ -364,9 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
+            overrides = [*args.overrides, *(["verbose=true"] if args.verbose else [])]
             if args.multirun:
-                return command_multirun(args.overrides)
-            return command_run(args.overrides)
+                return command_multirun(overrides)
+            return command_run(overrides)
         if args.command == "score":
             return command_score(args.run_dir)
         if args.command == "compare":

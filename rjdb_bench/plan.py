@@ -46,6 +46,7 @@ class RunPlan:
     cache_path: Path | None  # None: the response cache is off
     command: str | None  # the command that reproduces the run (None: started from Python)
     config: Mapping[str, Any]  # the validated configuration, as results.json records it
+    verbose: bool = False  # the engines' own logs shown (rjdb_bench.quiet)
 
 
 def vacancy_scoring(setting: str | None, backend_name: str) -> str:
@@ -136,6 +137,7 @@ def plan_run(settings: DictConfig, overrides: Sequence[str] | None = None) -> Ru
         ),
         command=None if overrides is None else shlex.join(["rjdb-bench", "run", *overrides]),
         config=_frozen(config),
+        verbose=bool(config["verbose"]),
     )
 
 

@@ -150,6 +150,8 @@ class RunSettings:
     output_dir: str = MISSING  # where results.json and samples/ are written
     # One seed for everything: pairwise A/B order, bootstrap resamples, Python/NumPy/torch RNGs.
     seed: int = 1234
+    # Show the engines' own logs (vLLM's INFO lines) and library warnings; errors always show.
+    verbose: bool = False
 
 
 @dataclass(frozen=True)

@@ -338,9 +338,11 @@ def run_job(cfg: DictConfig) -> int:
         plan = plan_run(_settings(cfg), list(hydra.overrides.task))
         record["run_dir"] = _relative(plan.output_dir.absolute(), sweep_dir)
         _save_record(sweep_dir, record, claim=True)
+        from rjdb_bench.quiet import quiet_engines
         from rjdb_bench.results.report import print_results
         from rjdb_bench.runner import run
 
+        quiet_engines(plan.verbose)
         results = run(plan)
         print_results(results, str(plan.output_dir))
         status, code, message = STATUS_OK, 0, None

@@ -78,3 +78,71 @@ def test_make_run_evaluates_the_embedded_model_on_every_task(tmp_path: Path) -> 
     }
     assert all(task["n"] == 1 for task in results["tasks"].values())
     assert "rjdb_match" in done.stdout and "mean headline" in done.stdout
+
+
+# A vLLM log line: "(EngineCore pid=123) INFO 12-04 17:53:49 [core.py:133] ...".
+ENGINE_LOG_LINE = re.compile(r"\b(INFO|WARNING)\b \d\d-\d\d [\d:]+ \[[\w.]+:\d+\]")
+
+
+@pytest.mark.slow
+def test_make_run_shows_progress_and_the_table_but_no_engine_log(tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "TORCH_", "PYTHONW"))}
+    args = f"limit=1 generation.max_gen_toks=4 tasks=[rjdb_match] output_dir={tmp_path}"
+    done = subprocess.run(
+        ["make", "-o", STAMP, "run", f"BIN={bin_dir}", f"ARGS={args}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert not ENGINE_LOG_LINE.search(output), ENGINE_LOG_LINE.search(output)
+    assert "Warning" not in done.stderr and "Triton" not in done.stderr, done.stderr
+    assert "vLLM generate" in done.stderr  # the progress bar
+    assert "accuracy" in done.stdout and "results.json" in done.stdout  # the table
+
+
+def _failing_engine_run(
+    model_dir: Path, out: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``rjdb-bench run`` on a vLLM engine that cannot start: the tiny model with a context
+    longer than its position embeddings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "TORCH_", "PYTHONW"))}
+    env |= {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rjdb_bench.cli",
+            "run",
+            *extra,
+            "model=vllm",
+            f"model.pretrained={model_dir}",
+            "model.dtype=float32",
+            "model.enforce_eager=true",
+            "model.max_model_len=1000000",
+            "tasks=[rjdb_match]",
+            "limit=1",
+            f"output_dir={out}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_an_engine_error_still_reaches_stderr_and_verbose_shows_the_engine_log(
+    tiny_causal_lm: Path, tmp_path: Path
+) -> None:
+    quiet = _failing_engine_run(tiny_causal_lm, tmp_path / "quiet")
+    assert quiet.returncode != 0
+    assert "max_model_len" in quiet.stderr  # vLLM's own error, not hidden
+    assert not ENGINE_LOG_LINE.search(quiet.stdout + quiet.stderr)
+    verbose = _failing_engine_run(tiny_causal_lm, tmp_path / "verbose", "-v")
+    assert verbose.returncode != 0 and "max_model_len" in verbose.stderr
+    assert ENGINE_LOG_LINE.search(verbose.stdout + verbose.stderr)

@@ -45,6 +45,10 @@ def test_make_targets_bootstrap_the_environment_and_run_what_the_readme_says() -
     assert ".venv/bin/pytest" in dry
 
 
+# A vLLM log line: "(EngineCore pid=123) INFO 12-04 17:53:49 [core.py:133] ...".
+ENGINE_LOG_LINE = re.compile(r"\b(INFO|WARNING)\b \d\d-\d\d [\d:]+ \[[\w.]+:\d+\]")
+
+
 @pytest.mark.slow
 def test_make_run_evaluates_the_embedded_model_on_every_task(tmp_path: Path) -> None:
     # The README's `make run`, with a smaller budget; -o keeps make from rebuilding the venv
@@ -78,31 +82,11 @@ def test_make_run_evaluates_the_embedded_model_on_every_task(tmp_path: Path) -> 
     }
     assert all(task["n"] == 1 for task in results["tasks"].values())
     assert "rjdb_match" in done.stdout and "mean headline" in done.stdout
-
-
-# A vLLM log line: "(EngineCore pid=123) INFO 12-04 17:53:49 [core.py:133] ...".
-ENGINE_LOG_LINE = re.compile(r"\b(INFO|WARNING)\b \d\d-\d\d [\d:]+ \[[\w.]+:\d+\]")
-
-
-@pytest.mark.slow
-def test_make_run_shows_progress_and_the_table_but_no_engine_log(tmp_path: Path) -> None:
-    bin_dir = Path(sys.executable).parent
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VLLM_", "TORCH_", "PYTHONW"))}
-    args = f"limit=1 generation.max_gen_toks=4 tasks=[rjdb_match] output_dir={tmp_path}"
-    done = subprocess.run(
-        ["make", "-o", STAMP, "run", f"BIN={bin_dir}", f"ARGS={args}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    # A quiet first run: progress bars and the table, no engine log, no library notices.
     output = done.stdout + done.stderr
     assert not ENGINE_LOG_LINE.search(output), ENGINE_LOG_LINE.search(output)
     assert "Warning" not in done.stderr and "Triton" not in done.stderr, done.stderr
     assert "vLLM generate" in done.stderr  # the progress bar
-    assert "accuracy" in done.stdout and "results.json" in done.stdout  # the table
 
 
 def _failing_engine_run(

@@ -46,7 +46,7 @@ class RunPlan:
     cache_path: Path | None  # None: the response cache is off
     command: str | None  # the command that reproduces the run (None: started from Python)
     config: Mapping[str, Any]  # the validated configuration, as results.json records it
-    verbose: bool = False  # the engines' own logs shown (rjdb_bench.quiet)
+    verbose: bool  # the engines' own logs shown (rjdb_bench.quiet)
 
 
 def vacancy_scoring(setting: str | None, backend_name: str) -> str:

@@ -220,6 +220,56 @@ def test_lower_layers_take_run_defaults_from_the_schema() -> None:
     assert found == []
 
 
+# Parameters that share a setting's name but are not that setting.
+NOT_SETTINGS = {("rjdb_bench/data/download.py", "fetch", "timeout"): "a download's socket timeout"}
+
+
+def _literal_setting_parameters(path: Path) -> list[str]:
+    """Function parameters named after a backend's or the run's setting with a literal default
+    (a builder or an lm-eval model class must take such defaults from the schema)."""
+    names = {
+        name.rsplit(".", 1)[-1]
+        for schema in (RunSettings, *(b.settings for b in backends().values()))
+        for name in _fields(schema)
+    } - {"name", "backend", "device", "path", "enabled", "limit"}  # "limit": also of text
+    relative = str(path.relative_to(REPO))
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        args = node.args
+        positional = args.posonlyargs + args.args
+        pairs = list(
+            zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
+        )
+        pairs += [
+            (a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None
+        ]
+        for arg, default in pairs:
+            if (
+                arg.arg in names
+                and isinstance(default, ast.Constant)
+                and default.value is not None
+                and (relative, node.name, arg.arg) not in NOT_SETTINGS
+            ):
+                found.append(f"{relative}:{node.lineno} {node.name}({arg.arg}={default.value!r})")
+    return found
+
+
+def test_no_function_restates_a_setting_default() -> None:
+    # e.g. BaselineLM(folds=BaselineSettings.folds), bootstrap_ci(seed=RunSettings.seed)
+    found = [
+        hit
+        for path in SOURCES
+        if path not in SCHEMA_MODULES
+        and "compare" not in path.parts
+        and "leaderboard" not in path.parts
+        and "weak" not in path.parts
+        for hit in _literal_setting_parameters(path)
+    ]
+    assert found == []
+
+
 # ------------------------------------------------------------------------ backend tables
 BACKEND_NAMES = set(backends())
 

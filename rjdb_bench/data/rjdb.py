@@ -74,7 +74,7 @@ _INT64 = range(-(2**63), 2**63)
 
 
 def locate_rjdb(
-    split: str = "test",
+    split: str = DataSettings.split,
     *,
     data_dir: str | Path | None = None,
     path: str | Path | None = None,
@@ -126,7 +126,7 @@ def _download_pinned(split: str) -> DataFile:
 
 
 def load_rjdb(
-    split: str = "test",
+    split: str = DataSettings.split,
     *,
     data_dir: str | Path | None = None,
     path: str | Path | None = None,

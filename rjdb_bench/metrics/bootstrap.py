@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from rjdb_bench.metrics.statistic import Statistic
-from rjdb_bench.settings import MetricsSettings
+from rjdb_bench.settings import MetricsSettings, RunSettings
 
 # The run's defaults (rjdb_bench.settings is the one place for them).
 DEFAULT_RESAMPLES = MetricsSettings.bootstrap_resamples
@@ -21,7 +21,7 @@ DEFAULT_CONFIDENCE = MetricsSettings.confidence
 
 
 def resample_weights(
-    n_docs: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+    n_docs: int, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = RunSettings.seed
 ) -> np.ndarray:
     """How often each document is drawn in each resample, shape ``(n_resamples, n_docs)``."""
     rng = np.random.default_rng(seed)
@@ -35,7 +35,7 @@ def bootstrap_ci(
     *,
     n_resamples: int = DEFAULT_RESAMPLES,
     confidence: float = DEFAULT_CONFIDENCE,
-    seed: int = 0,
+    seed: int = RunSettings.seed,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap interval ``(low, high)`` for each statistic, from shared resamples.
 

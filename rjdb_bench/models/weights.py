@@ -29,16 +29,20 @@ def folder_fingerprint(folder: Path) -> str:
 def resolve_pretrained(pretrained: str | None, dtype: str) -> tuple[str, dict[str, Any]]:
     """The path or hub id to load for ``model.pretrained``, and the identity to record.
 
-    ``embedded`` is the converted SmolLM2 folder (in ``dtype``; ``auto`` is float32); a local
+    ``embedded`` is the converted SmolLM2 folder (in ``dtype``; ``auto``: its default); a local
     folder gets a content fingerprint; anything else is a Hugging Face Hub id (its revision
     is recorded by the backend).
     """
     if not pretrained:
         raise InputError("model.pretrained: required (a Hugging Face model name or a local folder)")
     if pretrained == EMBEDDED:
-        from rjdb_bench.models.embedded import embedded_model_dir, embedded_model_identity
+        from rjdb_bench.models.embedded import (
+            DEFAULT_DTYPE,
+            embedded_model_dir,
+            embedded_model_identity,
+        )
 
-        dtype = dtype if dtype != "auto" else "float32"
+        dtype = dtype if dtype != "auto" else DEFAULT_DTYPE
         return str(embedded_model_dir(dtype=dtype)), embedded_model_identity(dtype=dtype)
     local = Path(str(pretrained)).expanduser()
     if not local.exists() and str(pretrained).startswith(("/", ".", "~")):

@@ -1,8 +1,9 @@
 """Where does a harness run spend its time besides the engine? A cProfile of one run.
 
 The engine is started once and warmed up by one run; then one `rjdb-bench run` on the same
-requests is profiled, and the functions with the most cumulative time outside vLLM's
-``LLM.generate`` are printed, with the engine's own share for reference (`make bench`'s
+requests is profiled: the functions with the most cumulative time are printed, then the wall
+time split into the engine's share (``LLM.enqueue`` and ``LLMEngine.step``, which the harness
+drives directly), scoring, and what is left: the harness's own cost (`make bench`'s
 overhead_ratio measures the same run against the bare engine).
 
 Usage: python benchmarks/profile_harness.py [--model embedded|tiny|<folder>] [--limit 8]
@@ -59,10 +60,13 @@ def main() -> None:
 
     stream = io.StringIO()
     stats = pstats.Stats(profile, stream=stream)
+    # The harness drives vLLM directly (LLM.enqueue, then LLMEngine.step until done), so the
+    # engine's share is the cumulative time of those two calls.
     generate = sum(
         value[3]
         for (file, _, name), value in stats.stats.items()  # type: ignore[attr-defined]
-        if name == "generate" and "vllm" in file and "entrypoints" in file
+        if (name == "enqueue" and file.endswith("vllm/entrypoints/llm.py"))
+        or (name == "step" and file.endswith("vllm/v1/engine/llm_engine.py"))
     )
     stats.sort_stats("cumulative").print_stats(args.top)
     print(stream.getvalue())

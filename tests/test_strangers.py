@@ -300,8 +300,22 @@ def test_a_non_finite_number_in_a_run_is_refused(
         (gzip.compress(b'{"rjdb_match": {"doc_ids": [[1]]}}'), "not an items file"),
         (gzip.compress(b"[1, 2"), "invalid JSON"),
         (gzip.compress(b'{"rjdb_match": NaN}'), "non-finite number NaN"),
+        (
+            gzip.compress(
+                b'{"rjdb_match": {"doc_ids": [1, true], "clusters": [1, 2], "columns": {},'
+                b' "metrics": {}}}'
+            ),
+            "not an items file at rjdb_match.doc_ids.1: True is not of type 'string', 'integer'",
+        ),
+        (
+            gzip.compress(
+                b'{"rjdb_match": {"doc_ids": [1, 2], "clusters": [1, 2], "columns":'
+                b' {"c": [[1, 1], [1, "1"]]}, "metrics": {}}}'
+            ),
+            "not an items file at rjdb_match.columns.c.1: expected a non-empty list of numbers",
+        ),
     ],
-    ids=["not-gzip", "wrong-shape", "truncated-json", "nan"],
+    ids=["not-gzip", "wrong-shape", "truncated-json", "nan", "bool-doc-id", "string-value"],
 )
 def test_an_items_file_of_the_wrong_kind_is_one_line_even_when_its_sha_matches(
     content: bytes, fragment: str, board: Path, tmp_path: Path, capsys

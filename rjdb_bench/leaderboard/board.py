@@ -34,6 +34,7 @@ import functools
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -540,18 +541,22 @@ def _items_problem(items: Any) -> tuple[str, str] | None:
         return problem
     for task, data in items.items():
         for key in _DOC_LISTS:
+            if set(map(type, data[key])) <= _ID_TYPES:
+                continue
             for i, value in enumerate(data[key]):
-                if type(value) not in (str, int):
+                if type(value) not in _ID_TYPES:
                     return terminal(f"{task}.{key}.{i}", 200), (
                         f"{terminal(repr(value), 80)} is not of type 'string', 'integer'"
                     )
         for name, rows in data["columns"].items():
+            if (
+                set(map(type, rows)) <= {list}
+                and all(rows)
+                and set(map(type, itertools.chain.from_iterable(rows))) <= _VALUE_TYPES
+            ):
+                continue
             for i, row in enumerate(rows):
-                if not (
-                    type(row) is list
-                    and row
-                    and all(v is None or type(v) in (int, float) for v in row)
-                ):
+                if not (type(row) is list and row and set(map(type, row)) <= _VALUE_TYPES):
                     return terminal(f"{task}.columns.{name}.{i}", 200), (
                         "expected a non-empty list of numbers or nulls"
                     )
@@ -559,6 +564,8 @@ def _items_problem(items: Any) -> tuple[str, str] | None:
 
 
 _DOC_LISTS = ("doc_ids", "clusters")
+_ID_TYPES = {str, int}  # bool, a subclass of int, is not an id (nor a number below)
+_VALUE_TYPES = {int, float, type(None)}
 
 
 @functools.lru_cache(maxsize=1)

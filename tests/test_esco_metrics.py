@@ -78,3 +78,14 @@ def test_the_spec_declares_ranking_metrics_with_bounds() -> None:
         facts = ESCO.metric(name).describe()
         assert facts["family"] == "ranking" and facts["kind"] == kind
         assert facts["bounds"] == [0.0, 1.0] and facts["higher_is_better"] is True
+
+
+def test_top_equals_a_stable_sort_of_every_label_with_many_ties() -> None:
+    rng = np.random.default_rng(0)
+    # Coarse values make many exact ties among 500 labels.
+    embeddings = rng.integers(-2, 3, size=(500, 4)).astype(np.float32)
+    queries = rng.integers(-2, 3, size=(40, 4)).astype(np.float32)
+    index = LabelIndex(tuple(map(str, range(500))), embeddings, None, "t")  # type: ignore[arg-type]
+    expected = np.argsort(-(queries @ embeddings.T), axis=1, kind="stable")
+    for depth in (1, 7, 50):
+        np.testing.assert_array_equal(index.top(queries, depth), expected[:, :depth])

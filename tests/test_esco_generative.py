@@ -146,3 +146,11 @@ def test_the_rerank_prompt_lists_the_top_20_and_asks_for_numbers(labels_file: st
     assert prompt.endswith(f"Sentence: {doc['sentence']}\nCandidates:\n{listed}\nJSON:")
     assert "Reply with a JSON array of the chosen candidates' numbers" in prompt
     assert task.data_notes["mode"] == "rerank"
+
+
+def test_labels_with_surrounding_whitespace_stand_for_themselves(labels_file: str) -> None:
+    # Three ESCO labels carry a leading or trailing (no-break) space in the label file.
+    item = make_esco_item(
+        doc_for(labels_file, ["SQL"]), json.dumps([" procurement legislation", "manage staff "])
+    )
+    assert item["prediction"] == [" procurement legislation", "manage staff", "SQL"]

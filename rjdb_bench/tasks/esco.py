@@ -130,7 +130,7 @@ def answer_entries(output: str) -> Parsed:
     if isinstance(data, list) and all(
         isinstance(x, str) or (isinstance(x, int) and not isinstance(x, bool)) for x in data
     ):
-        return Parsed([x.strip() if isinstance(x, str) else x for x in data if x != ""], True)
+        return Parsed([x for x in data if not isinstance(x, str) or x.strip()], True)
     return parse_string_list(output, keys=("skills", "labels", "choices"))
 
 
@@ -149,10 +149,10 @@ def link_answer(entries: Sequence[str | int], doc: Doc) -> tuple[list[str], bool
                 lists.append([candidates[entry - 1]])
             else:
                 usable = False
-        elif entry in known:
-            lists.append([entry])
-        elif entry:
-            free_text.append((len(lists), entry))
+        elif entry in known or entry.strip() in known:
+            lists.append([entry if entry in known else entry.strip()])
+        elif entry.strip():
+            free_text.append((len(lists), entry.strip()))
             lists.append([])
     if free_text:
         nearest = index.rank([text for _, text in free_text], DEPTH)

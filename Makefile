@@ -34,10 +34,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/pytest $(PYTEST_ARGS)
 
-# Harness overhead vs bare vLLM, prefix caching, scoring cost, cached rerun (docs/benchmarks.md).
+# Harness overhead vs bare vLLM, prefix caching, scoring cost, cached rerun; ESCO linking's
+# label-embedding build and baseline time (docs/benchmarks.md).
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(OFFLINE) $(BIN)/python benchmarks/bench_harness.py $(BENCH_ARGS)
+	$(OFFLINE) $(BIN)/python benchmarks/bench_esco.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check rjdb_bench tests tasks benchmarks

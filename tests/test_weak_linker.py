@@ -5,6 +5,7 @@ resumable."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import datasets
@@ -95,13 +96,28 @@ def train(labels: Path, encoder: Path, out: Path, *extra: str) -> int:
     return main(["weak", "train-linker", *flags, *common, *rest])
 
 
-@pytest.mark.slow
-def test_a_tiny_linker_trains_end_to_end_seeded_and_resumable(labels: Path, tmp_path: Path) -> None:
-    from sentence_transformers import SentenceTransformer
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_models import build_tiny_encoder
 
-    encoder = build_tiny_encoder(tmp_path / "encoder")
-    assert train(labels, encoder, tmp_path / "a", "max_steps=3") == 0
+    return build_tiny_encoder(tmp_path_factory.mktemp("tiny-encoder"))
+
+
+@pytest.fixture(scope="module")
+def tiny_linker(labels: Path, tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("linker")
+    assert train(labels, tiny_encoder, out, "max_steps=3") == 0
+    return out
+
+
+@pytest.mark.slow
+def test_a_tiny_linker_trains_end_to_end_seeded_and_resumable(
+    labels: Path, tiny_encoder: Path, tiny_linker: Path, tmp_path: Path
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    encoder = tiny_encoder
+    shutil.copytree(tiny_linker, tmp_path / "a")
     model = tmp_path / "a" / "model"
     record = json.loads((model / "rjdb_training.json").read_text())
     card = json.loads((labels / "data_card.json").read_text())
@@ -126,3 +142,40 @@ def test_a_tiny_linker_trains_end_to_end_seeded_and_resumable(labels: Path, tmp_
     resumed = json.loads((tmp_path / "c" / "model" / "rjdb_training.json").read_text())
     assert resumed["training"]["resumed_from"] == "checkpoint-2"
     assert resumed["training"]["global_step"] == 3
+
+
+@pytest.mark.slow
+def test_model_linker_ranks_esco_labels_by_its_own_embeddings(
+    tiny_linker: Path, ood_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The trained encoder's nearest label, recomputed with sentence-transformers directly,
+    is each sample's first label; the run records the checkpoint; other tasks are refused."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    args = ["run", "model=linker", f"model.pretrained={tiny_linker}", "cache.enabled=false"]
+    out = tmp_path / "run"
+    assert main([*args, "tasks=[ood_esco_house]", "limit=4", f"output_dir={out}"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    identity = results["model"]["identity"] if "identity" in results["model"] else results["model"]
+    assert "weak-linker" in json.dumps(identity)
+    records = [
+        json.loads(x) for x in (out / "samples" / "ood_esco_house.jsonl").read_text().splitlines()
+    ]
+    assert len(records) == 4
+    folder = ood_data_dir / "decorte-skill-extraction-benchmark"
+    labels = (folder / "skills_en_label.txt").read_text(encoding="utf-8").split("\n")
+    labels = [label for label in labels if label.strip()]
+    model = SentenceTransformer(str(tiny_linker / "model"), device="cpu")
+    vectors = model.encode(labels, normalize_embeddings=True, batch_size=256)
+    for record in records:
+        query = model.encode([record["sentence"]], normalize_embeddings=True)[0]
+        cosine = vectors @ query
+        top = labels.index(record["prediction"][0])
+        assert cosine[top] >= cosine.max() - 1e-5
+        assert len(record["prediction"]) >= 10
+    capsys.readouterr()
+    bad = [*args, "tasks=[ood_green_zeroshot]", "limit=2", f"output_dir={tmp_path / 'bad'}"]
+    assert main(bad) == 2
+    error = [x for x in capsys.readouterr().err.splitlines() if "error" in x]
+    assert len(error) == 1 and "'linker'" in error[0] and "ood_green_zeroshot" in error[0]

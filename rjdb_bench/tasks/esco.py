@@ -227,7 +227,7 @@ class EscoLinkingTask(SpecTask):
     ``labels`` and ``annotations`` (paths under the OOD folder, absolute, or beside the YAML;
     defaults: the pinned files), ``labels_sha256`` (default: the pinned label file's; another
     label file is refused). Metadata: ``esco_mode`` (``generate``, default, or ``rerank``),
-    ``rjdb_split`` (``validation`` selects the validation files), ``ood_data_dir``, ``ood_k``,
+    ``esco_split`` (``test``, default, or ``validation``), ``ood_data_dir``, ``ood_k``,
     ``seed``, ``limit``.
     """
 
@@ -263,8 +263,11 @@ class EscoLinkingTask(SpecTask):
 
     @property
     def split(self) -> str:
-        """``test``, or ``validation`` when the run's ``data.split`` says so."""
-        return "validation" if self.metadata.get("rjdb_split") == "validation" else "test"
+        """``test`` or ``validation`` (metadata ``esco_split``, the run's ``ood.esco_split``)."""
+        split = self.metadata.get("esco_split") or OODSettings.esco_split
+        if split not in SPLITS:
+            raise InputError(f"ood.esco_split: expected one of {', '.join(SPLITS)}, got {split!r}")
+        return split
 
     def defaults(self) -> dict[str, Any]:
         """Prompt and generation settings of the mode."""

@@ -197,7 +197,7 @@ def test_techwolf_has_no_validation_file(tmp_path: Path, capfd: pytest.CaptureFi
             "run",
             "model=oracle",
             "tasks=[ood_esco_techwolf]",
-            "data.split=validation",
+            "ood.esco_split=validation",
             f"output_dir={tmp_path / 'run'}",
         ]
     )

@@ -118,15 +118,24 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=20, help="docs per task of the real runs")
     parser.add_argument("--repeat", type=int, default=3, help="renders to time")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--keep", help="build the board in this folder and keep it (reused if there)"
+    )
     args = parser.parse_args()
 
+    from rjdb_bench.leaderboard.board import read_board
     from rjdb_bench.leaderboard.render import render_board
 
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
-        work = Path(tmp)
+        work = Path(args.keep) if args.keep else Path(tmp)
         board = work / "board"
         started = time.perf_counter()
-        full = build_board(board, work, args.entries, args.limit)
+        if (board / "leaderboard.json").is_file():
+            entry = read_board(board)["entries"][0]
+            full = {task: record["n"] for task, record in entry["tasks"].items()}
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            full = build_board(board, work, args.entries, args.limit)
         built = time.perf_counter() - started
         seconds = []
         for _ in range(args.repeat):

@@ -9,6 +9,7 @@ real (`rjdb-bench run`); variants are edited through the run-directory writer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -158,3 +159,67 @@ def test_partial_coverage_is_n_of_n_full() -> None:
     assert comparability.coverage(1000, 1000, None) == "1000"
     assert comparability.is_partial(20, 1000, 20)
     assert not comparability.is_partial(145, 145, 200)  # a limit above the task's size
+
+
+def test_a_partial_entry_is_marked_and_never_ranked_against_full_ones() -> None:
+    """Constructed entries: two runs on all 8 docs of a task, one on its first 4 (limit=4).
+    The partial one is in a group of its own, its cell says "4 of 8"; the full ones are
+    ranked against each other."""
+
+    def entry(name: str, correct: list[int], limit: int | None) -> tuple[dict, dict]:
+        n = len(correct)
+        value = sum(correct) / n
+        entry = {
+            "id": hashlib.sha256(name.encode()).hexdigest()[:16],
+            "name": name,
+            "reference": None,
+            "limit": limit,
+            "tasks": {
+                "t": {
+                    "headline": "accuracy",
+                    "n": n,
+                    "n_full": 8,
+                    "comparability": comparability.key(
+                        {"task": "t", "version": 1.0, "data": {}, "docs": str(n), "scoring": "s"}
+                    ),
+                    "metrics": {
+                        "accuracy": {
+                            "value": value,
+                            "ci": [value, value],
+                            "family": "accuracy",
+                            "higher_is_better": True,
+                        }
+                    },
+                }
+            },
+        }
+        items = {
+            "t": {
+                "doc_ids": list(range(n)),
+                "clusters": list(range(n)),
+                "columns": {"acc": [[c, 1] for c in correct]},
+                "metrics": {"accuracy": {"reduce": {"name": "ratio"}, "columns": "acc"}},
+            }
+        }
+        return entry, items
+
+    made = [
+        entry("full-a", [1] * 8, None),
+        entry("full-b", [1, 1, 1, 1, 1, 1, 1, 0], None),
+        entry("partial", [1, 1, 1, 1], 4),
+    ]
+    entries = [e for e, _ in made]
+    items = {e["id"]: i for e, i in made}
+    cells = rank_task_column(
+        entries, lambda e: items[e["id"]], "t", "accuracy", RankSettings(resamples=200)
+    )
+    by_name = {e["name"]: cells[e["id"]] for e in entries}
+    assert by_name["partial"].partial and by_name["partial"].coverage == "4 of 8"
+    assert not by_name["full-a"].partial and by_name["full-a"].coverage == "8"
+    assert by_name["full-a"].group == by_name["full-b"].group == "a"
+    assert by_name["partial"].group == "b"
+    # The partial entry is the best of its own group only; full-b is tied with full-a (McNemar
+    # on one discordant item: p = 0.5).
+    assert by_name["partial"].status == BEST and by_name["full-a"].status == BEST
+    assert by_name["full-b"].status == TIED
+    assert by_name["full-b"].p_adjusted == pytest.approx(0.5)

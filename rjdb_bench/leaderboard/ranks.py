@@ -104,6 +104,28 @@ class Resamples:
     def __init__(self, settings: RankSettings) -> None:
         self.settings = settings
         self._drawn: dict[tuple[str, ...], np.ndarray] = {}
+        # Per render: each entry's parts and resampled statistics, computed once however many
+        # columns and suites use them (a full-split board has tens of thousands of docs).
+        self._layouts: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        self._parts: dict[tuple[str, str, str], Part] = {}
+        self._statistics: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def part(self, entry_id: str, items: Mapping[str, Any], task: str, metric: str) -> Part:
+        """:func:`task_part` of an entry, computed once per render."""
+        key = (entry_id, task, metric)
+        if key not in self._parts:
+            layout = self._layouts.get((entry_id, task))
+            self._parts[key] = task_part(items, task, metric, layout)
+            self._layouts[(entry_id, task)] = (self._parts[key].keys, self._parts[key].clusters)
+        return self._parts[key]
+
+    def statistic(self, entry_id: str, task: str, metric: str, part: Part) -> np.ndarray:
+        """The metric on every cluster resample of ``part`` (computed once per render)."""
+        key = (entry_id, task, metric)
+        if key not in self._statistics:
+            with np.errstate(all="ignore"):
+                self._statistics[key] = np.asarray(part.reduction(self(part) @ part.columns), float)
+        return self._statistics[key]
 
     def __call__(self, part: Part) -> np.ndarray:
         key = tuple(part.clusters)
@@ -114,13 +136,23 @@ class Resamples:
         return self._drawn[key]
 
 
-def task_part(items: Mapping[str, Any], task: str, metric: str) -> Part:
-    """The per-item columns of ``task:metric`` from an entry's items file."""
+def task_part(
+    items: Mapping[str, Any],
+    task: str,
+    metric: str,
+    layout: tuple[list[str], list[str]] | None = None,
+) -> Part:
+    """The per-item columns of ``task:metric`` from an entry's items file (``layout``: the
+    task's doc keys and clusters when another metric of the entry's task computed them)."""
     data = items[task]
     info = data["metrics"][metric]
+    keys, clusters = layout or (
+        [json.dumps(doc_id) for doc_id in data["doc_ids"]],
+        [json.dumps(cluster) for cluster in data["clusters"]],
+    )
     return Part(
-        keys=[json.dumps(doc_id) for doc_id in data["doc_ids"]],
-        clusters=[json.dumps(cluster) for cluster in data["clusters"]],
+        keys=keys,
+        clusters=clusters,
         columns=columns_array(data["columns"][info["columns"]]),
         reduction=Reduction.from_description(info["reduce"]),
     )
@@ -230,12 +262,9 @@ def rank_task_column(
     by_id = {e["id"]: e for e in present}
     by_key, letters = _groups({e["id"]: e["tasks"][task]["comparability"] for e in present})
     references = {e["id"] for e in present if e.get("reference")}
-    parts: dict[str, Part] = {}
 
     def part(entry_id: str) -> Part:
-        if entry_id not in parts:
-            parts[entry_id] = task_part(items_of(by_id[entry_id]), task, metric)
-        return parts[entry_id]
+        return weights.part(entry_id, items_of(by_id[entry_id]), task, metric)
 
     def test(best: str, other: str) -> float:
         base = part(best)
@@ -283,20 +312,21 @@ def rank_suite_column(
     def members(entry: Mapping[str, Any]) -> list[str]:
         return sorted(entry["suites"][suite]["tasks"])
 
-    cache: dict[str, list[Part]] = {}
-
     def parts(entry: Mapping[str, Any]) -> list[Part]:
-        if entry["id"] not in cache:
-            items = items_of(entry)
-            cache[entry["id"]] = [
-                task_part(items, t, entry["tasks"][t]["headline"]) for t in members(entry)
-            ]
-        return cache[entry["id"]]
+        items = items_of(entry)
+        return [
+            weights.part(entry["id"], items, t, entry["tasks"][t]["headline"])
+            for t in members(entry)
+        ]
 
     cells = {}
     for entry in present:
         resampled = np.mean(
-            [np.asarray(p.reduction(weights(p) @ p.columns), float) for p in parts(entry)], axis=0
+            [
+                weights.statistic(entry["id"], t, entry["tasks"][t]["headline"], p)
+                for t, p in zip(members(entry), parts(entry), strict=True)
+            ],
+            axis=0,
         )
         low, high = percentile_interval(resampled, settings.confidence)
         ci = (None, None) if math.isnan(low) else (low, high)

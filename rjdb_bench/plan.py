@@ -104,6 +104,8 @@ def plan_run(settings: DictConfig, overrides: Sequence[str] | None = None) -> Ru
         "ood_data_dir": data["ood_dir"],
         "ood_k": int(ood["k"]),
         "vacancy_scoring": vacancy_scoring(ood["vacancy_scoring"], registration.name),
+        "esco_mode": ood["esco_mode"],
+        "esco_split": ood["esco_split"],
         "seed": seed,
         # Build only the docs the run evaluates, and let lm-eval generate without scoring.
         "limit": config["limit"],

@@ -130,6 +130,13 @@ class OODSettings:
     # rating (a 1-5 rating parsed from text) or auto (logprob for backends that give
     # log-likelihoods, rating for the others).
     vacancy_scoring: str = "auto"
+    # How a generative model links a sentence to ESCO skills in ood_esco_*: generate (it lists
+    # the skills the sentence asks for; each is mapped to its nearest ESCO labels by the
+    # all-MiniLM-L6-v2 bi-encoder) or rerank (it picks among the bi-encoder's top 20 labels).
+    esco_mode: str = "generate"
+    # Which annotation files ood_esco_* read: test, or validation (TECH and HOUSE only) for
+    # tuning. Not data.split: that names RJDB's split, which has no validation.
+    esco_split: str = "test"
 
 
 @dataclass
@@ -184,6 +191,8 @@ CHECKS: dict[str, Check] = {
     "seed": NON_NEGATIVE_INT,
     "ood.k": NON_NEGATIVE_INT,
     "ood.vacancy_scoring": one_of("auto", "logprob", "rating"),
+    "ood.esco_mode": one_of("generate", "rerank"),
+    "ood.esco_split": one_of("test", "validation"),
     "metrics.bootstrap_resamples": POSITIVE_INT,
     "metrics.confidence": (in_open_unit, "a number strictly between 0 and 1"),
     "metrics.soft_threshold": UNIT,

@@ -21,7 +21,10 @@ from rjdb_bench.results.records import sample_record, suite_scores
 from rjdb_bench.scoring import TaskScores, score_task
 from rjdb_bench.tasks.base import ScoringSettings, TaskSpec
 from rjdb_bench.tasks.registry import task_spec
+from rjdb_bench.tasks.rjdb_task import RJDBTask
 from rjdb_bench.tasks.selection import check_selection, suites, task_manager
+from rjdb_bench.tasks.spans import SpanExtractionTask
+from rjdb_bench.tasks.vacancy import VacancyMatchTask
 
 
 @dataclass(frozen=True)
@@ -99,19 +102,29 @@ def _sha256(text: str) -> str:
 
 
 def full_size(task: Any) -> int | None:
-    """How many docs the task has without a run's ``limit`` (its full test split): the docs it
-    built, or, where the limit cut them while building, the docs it builds without one (any
-    warning of that second build was printed by the first). None for a task that cannot say."""
+    """How many docs the task has without a run's ``limit`` (its full test split), or None
+    when that would cost a second full build.
+
+    A task class may say it cheaply itself (a ``full_size()`` method). Without a limit it is
+    the docs the task built. With one: a vacancy task builds every doc (lm-eval's limit cuts
+    them afterwards); an RJDB or span task cuts its rows while building and is rebuilt without
+    the limit (no model, no encoder: a second or so; the warnings of that second build were
+    printed by the first). Any other task (e.g. one that encodes its docs while building, as
+    the ESCO tasks do) reports None unless it defines ``full_size()``."""
+    declared = getattr(task, "full_size", None)
+    if callable(declared):
+        return int(declared())
     metadata = getattr(task, "metadata", None)
-    build = getattr(task, "build", None)
-    if not isinstance(metadata, dict) or build is None:
+    if not isinstance(metadata, dict):
         return None
-    if not metadata.get("limit"):
+    if not metadata.get("limit") or isinstance(task, VacancyMatchTask):
         return len(task.eval_docs)
+    if not isinstance(task, RJDBTask | SpanExtractionTask):
+        return None
     task.metadata = {**metadata, "limit": None}
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            return len(build())
+            return len(task.build())
     finally:
         task.metadata = metadata
 

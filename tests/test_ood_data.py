@@ -474,11 +474,11 @@ def test_missing_rankings_file(tmp_path: Path) -> None:
 def test_manifest_matches_the_real_folder(ood_dir: Path) -> None:
     pinned = json.loads(ood.MANIFEST_PATH.read_text(encoding="utf-8"))
     assert build_manifest(ood_dir) == pinned
-    assert len(pinned["files"]) == len(OOD_FILES) == 81
+    assert len(pinned["files"]) == len(OOD_FILES) == 87
 
 
 def test_datasets_and_files_are_described() -> None:
-    assert sorted(OOD_DATASETS) == ["green", "skillspan", "vacancy"]
+    assert sorted(OOD_DATASETS) == ["esco", "green", "skillspan", "vacancy"]
     for key, dataset in OOD_DATASETS.items():
         assert dataset.key == key
         assert dataset.title and dataset.licence and dataset.citation

@@ -120,6 +120,20 @@ _VACANCY = Upstream(
     "a830fb2edf05331d16072923b96a3152a9bb8856",
     "vacancy-resume-matching",
 )
+_ESCO = Upstream(
+    "jensjorisdecorte/Skill-Extraction-benchmark",
+    "19305c85e35a74fb2a5128d8ee3798b06470b596",
+    "decorte-skill-extraction-benchmark",
+)
+ESCO_FILES = (
+    "tech_test_annotations.csv",
+    "tech_validation_annotations.csv",
+    "house_test_annotations.csv",
+    "house_validation_annotations.csv",
+    "techwolf_test_annotations.csv",
+    "skills_en_label.txt",
+)
+"""The files of the ESCO linking benchmark (``data/<name>`` upstream)."""
 CV_NUMBERS = range(1, 66)
 """The CVs of the vacancy set: ``CV/1.docx`` … ``CV/65.docx``."""
 
@@ -160,6 +174,22 @@ _DATASETS = {
         "https://doi.org/10.3390/info14080468",
         "upstreams": (_VACANCY,),
     },
+    "esco": {
+        "title": "ESCO skill linking (Decorte et al.): TECH and HOUSE (SkillSpan sentences) and "
+        "TECHWOLF job-ad sentences linked to ESCO v1.1.0 skills; 13,896 candidate labels",
+        "folder": "decorte-skill-extraction-benchmark",
+        "licence": "the GitHub repository has no licence file; the author's Hugging Face copies "
+        "state CC BY 4.0 (skill-extraction-tech, skill-extraction-techwolf) and MIT "
+        "(skill-extraction-house); TECH/HOUSE sentences come from SkillSpan; the ESCO labels "
+        "are the European Commission's (ESCO terms apply)",
+        "citation": "Jens-Joris Decorte, Jeroen Van Hautte, Johannes Deleu, Chris Develder, "
+        "Thomas Demeester. 2022. Design of Negative Sampling Strategies for Distantly Supervised "
+        "Skill Extraction. RecSys-in-HR 2022, CEUR-WS Vol. 3218.\n"
+        "Jens-Joris Decorte, Severine Verlinden, Jeroen Van Hautte, Johannes Deleu, Chris "
+        "Develder, Thomas Demeester. 2023. Extreme Multi-Label Skill Extraction Training using "
+        "Large Language Models. arXiv:2307.10778",
+        "upstreams": (_ESCO,),
+    },
 }
 
 
@@ -180,6 +210,8 @@ def _layout() -> Iterator[tuple[str, Upstream, str, str]]:
     names += [f"CV/{n}.docx" for n in CV_NUMBERS]
     for name in names:
         yield "vacancy", _VACANCY, f"{folder}/{name}", name
+    for name in ESCO_FILES:
+        yield "esco", _ESCO, f"{_ESCO.folder}/{name}", f"data/{name}"
 
 
 def _load_datasets(*, strict: bool = True) -> dict[str, OODDataset]:
@@ -214,7 +246,7 @@ def _load_datasets(*, strict: bool = True) -> dict[str, OODDataset]:
 
 
 OOD_DATASETS: dict[str, OODDataset] = _load_datasets(strict=__name__ != "__main__")
-"""The OOD datasets by key: ``skillspan``, ``green``, ``vacancy``."""
+"""The OOD datasets by key: ``skillspan``, ``green``, ``vacancy``, ``esco``."""
 OOD_FILES: dict[str, OODFile] = {
     relpath: file for dataset in OOD_DATASETS.values() for relpath, file in dataset.files.items()
 }

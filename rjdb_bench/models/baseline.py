@@ -22,7 +22,9 @@ there, so no cross-fitting is needed):
 * span extraction (``ood_skillspan_*``, ``ood_green_*``, any CoNLL span task): the same
   lexicon matcher over the sentence, with the lexicon of *all* RJDB rows' ``Skills``;
 * vacancy ranking (``ood_vacancy_*``): the rating ``1 + 4 * max(0, cosine)`` of the MiniLM
-  embeddings of vacancy and CV (a decimal, so each CV's five vacancies are strictly ranked).
+  embeddings of vacancy and CV (a decimal, so each CV's five vacancies are strictly ranked);
+* ESCO linking (``ood_esco_*``): the ESCO labels ranked by cosine similarity of the MiniLM
+  embeddings of sentence and label (:mod:`rjdb_bench.models.esco_ranking`), as a JSON list.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from lm_eval.api.registry import register_model
 from rjdb_bench.backends.baseline_backend import BaselineSettings
 from rjdb_bench.data.experience import years_from_text
 from rjdb_bench.errors import InputError
+from rjdb_bench.models.esco_ranking import answer_esco_docs
 
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9+#]*(?:[./'-][a-z0-9+#]+)*")
 _DATED_LINE = re.compile(
@@ -246,7 +249,7 @@ class BaselineLM(LM):
         }
 
     def _family_answerers(self) -> dict[str, Callable[[list[dict[str, Any]]], list[str]]]:
-        return {"spans": self._spans, "vacancy": self._vacancy}
+        return {"spans": self._spans, "vacancy": self._vacancy, "esco": answer_esco_docs}
 
     def _spans(self, docs: list[dict[str, Any]]) -> list[str]:
         # exclude_fold=-1: entries from every fold of RJDB (the docs are not RJDB rows).

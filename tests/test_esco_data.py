@@ -204,3 +204,20 @@ def test_techwolf_has_no_validation_file(tmp_path: Path, capfd: pytest.CaptureFi
     lines = capfd.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1
     assert "no validation file for subset 'techwolf'" in lines[0]
+
+
+def test_a_limited_run_records_n_of_the_full_query_count(
+    ood_data_dir: Path, tmp_path: Path
+) -> None:
+    """A partial ESCO run says n of N (N: the protocol's query count), so the board shows it
+    as partial and never ranks it against full runs."""
+    import json
+
+    out = tmp_path / "run"
+    args = ["run", "model=oracle", "tasks=[ood_esco_house]", "limit=5", f"output_dir={out}"]
+    assert main(args) == 0
+    task = json.loads((out / "results.json").read_text())["tasks"]["ood_esco_house"]
+    assert task["n_full"] == 262
+    assert task["protocol"] == "decorte2023-esco-linking/house-test/rp-at-k"
+    samples = (out / "samples" / "ood_esco_house.jsonl").read_text().splitlines()
+    assert len(samples) == 5

@@ -290,6 +290,10 @@ class EscoLinkingTask(SpecTask):
             },
         }
 
+    def full_size(self) -> int:
+        """Queries of the annotation file, whatever the run's ``limit`` (after :meth:`build`)."""
+        return int(self.data_notes["queries"])
+
     def build(self) -> list[Doc]:
         """One doc per query, with the bi-encoder's ranking of the sentence (``retrieved``)."""
         weak = self.weak

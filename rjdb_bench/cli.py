@@ -180,6 +180,15 @@ def command_leaderboard(args: argparse.Namespace) -> int:
     if args.action == "add":
         for entry in add_runs(args.run_dirs, args.board):
             print(f"added {entry['id']}  {terminal(entry['name'])}  ({len(entry['tasks'])} tasks)")
+    elif args.action == "add-reported":
+        from rjdb_bench.leaderboard.reported import add_reported, source_line
+
+        for entry in add_reported(args.files, args.board):
+            tasks = terminal(", ".join(sorted(entry["tasks"])), 2000)
+            print(
+                f"added {entry['id']}  {terminal(entry['name'])}  [reported: "
+                f"{terminal(source_line(entry), 300)}]  ({tasks})"
+            )
     elif args.action == "model-card":
         from rjdb_bench.leaderboard.model_card import model_index
 
@@ -212,6 +221,12 @@ def command_leaderboard(args: argparse.Namespace) -> int:
             board = read_board(args.board)
         for entry in board["entries"]:
             tasks = terminal(", ".join(sorted(entry["tasks"])), 2000)
+            if entry.get("kind") == "reported":
+                print(
+                    f"{entry['id']}  {terminal(entry['name'])} [reported]  "
+                    f"{terminal(entry['date'], 40)}  {tasks}"
+                )
+                continue
             reference = f" [{entry['reference']}]" if entry["reference"] else ""
             print(
                 f"{entry['id']}  {terminal(entry['name'])}{reference}  {terminal(entry['date'], 40)}"
@@ -310,6 +325,10 @@ def _add_compare_parser(commands: Any) -> None:
 
 _BOARD_ACTIONS = (
     ("add", "add (or replace) the entries of verified run directories"),
+    (
+        "add-reported",
+        "add (or replace) literature rows from small YAML/JSON files (docs/leaderboard.md)",
+    ),
     ("remove", "remove one entry by its id"),
     ("list", "list the entries"),
     ("render", "write the board's static page (index.html)"),
@@ -342,6 +361,8 @@ def _add_leaderboard_parser(commands: Any) -> None:
         action.add_argument("--board", default="leaderboard", help="the board's folder")
         if name == "add":
             action.add_argument("run_dirs", nargs="+", help="run directories")
+        if name == "add-reported":
+            action.add_argument("files", nargs="+", help="reported-scores files (YAML or JSON)")
         if name == "remove":
             action.add_argument("entry", help="the entry's id (leaderboard list)")
         if name == "render":

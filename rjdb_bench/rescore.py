@@ -20,7 +20,14 @@ from rjdb_bench.errors import InputError
 from rjdb_bench.plan import RunPlan, plan_run
 from rjdb_bench.results.run_dir import Run, read_run, write_run
 from rjdb_bench.results.writer import RESULTS_FILE, SAMPLES_DIR
-from rjdb_bench.stages import LoadedTasks, load_tasks, score_fields, score_tasks, suite_records
+from rjdb_bench.stages import (
+    LoadedTasks,
+    full_size,
+    load_tasks,
+    score_fields,
+    score_tasks,
+    suite_records,
+)
 from rjdb_bench.tasks.registry import task_spec
 
 
@@ -93,6 +100,8 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
         record = results["tasks"][name]
         record.update(score_fields(task_spec(name), task_scores))
         record["version"] = loaded.tasks[name].config.metadata.get("version")
+        record["n_full"] = full_size(loaded.tasks[name])
+        record["protocol"] = loaded.tasks[name].config.metadata.get("protocol")
     results["scoring"] = plan.scoring.describe()
     results["suites"] = suite_records(loaded, results["tasks"])
     results["rescored"] = {

@@ -9,7 +9,9 @@ with the model and lm-eval's generation; :mod:`rjdb_bench.rescore` with a saved 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +98,24 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def full_size(task: Any) -> int | None:
+    """How many docs the task has without a run's ``limit`` (its full test split): the docs it
+    built, or, where the limit cut them while building, the docs it builds without one (any
+    warning of that second build was printed by the first). None for a task that cannot say."""
+    metadata = getattr(task, "metadata", None)
+    build = getattr(task, "build", None)
+    if not isinstance(metadata, dict) or build is None:
+        return None
+    if not metadata.get("limit"):
+        return len(task.eval_docs)
+    task.metadata = {**metadata, "limit": None}
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return len(build())
+    finally:
+        task.metadata = metadata
+
+
 def task_record(
     task: Any, samples: Sequence[Mapping[str, Any]], scores: TaskScores, data_used: list[str]
 ) -> dict[str, Any]:
@@ -115,6 +135,10 @@ def task_record(
         "generation_kwargs": dict(task.config.generation_kwargs or {}),
         "config_source": task.config.metadata.get("config_source"),
         "data": data_used,
+        "n_full": full_size(task),
+        # The measurement protocol the task's YAML declares (metadata.protocol), or None: a
+        # literature row on the board must have been measured under the same one.
+        "protocol": task.config.metadata.get("protocol"),
     }
     notes = getattr(task, "data_notes", None)
     if notes:

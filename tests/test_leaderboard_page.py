@@ -367,3 +367,70 @@ def test_entries_from_before_commands_were_recorded_render(board: Path, tmp_path
     assert main(["leaderboard", "render", "--board", str(copy)]) == 0
     html = (copy / "index.html").read_text()
     assert html.count("Not recorded (a run started from Python") == len(data["entries"])
+
+
+def test_each_header_shows_n_and_partial_entries_say_n_of_n(board: Path) -> None:
+    """Every entry ran the first 12 docs (limit=12) of tasks whose full test split is known
+    independently: rjdb_match and rjdb_skills have two docs per RJDB test row (1,000 rows;
+    docs/tasks.md)."""
+    html = (board / "index.html").read_text()
+    accuracy = html[html.index('id="view-accuracy"') :]
+    header = accuracy[accuracy.index('data-key="rjdb_match:accuracy"') :].split("</th>")[0]
+    assert '<span class="sub n">n = 12 of 2000</span>' in header
+    f1 = html[html.index('id="view-f1"') :]
+    header = f1[f1.index('data-key="rjdb_skills:micro_f1"') :].split("</th>")[0]
+    assert '<span class="sub n">n = 12 of 2000</span>' in header
+    # Each scored cell of a partial entry says so.
+    table = accuracy.split("</table>")[0]
+    assert table.count('<span class="partial"') == table.count('data-status="')
+
+
+@pytest.fixture()
+def narrow_page(browser, board: Path):
+    """The page at a phone's width (390 px), recording console messages and requests."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.requests, page.console = [], []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"))
+    page.goto((board / "index.html").as_uri())
+    yield page
+    context.close()
+
+
+def test_a_wide_table_scrolls_sideways_with_the_model_column_kept(narrow_page, board: Path) -> None:
+    page = narrow_page
+    page.click("#tab-f1")
+    wrap = "#view-f1 .table-wrap"
+    sizes = page.eval_on_selector(wrap, "w => [w.scrollWidth, w.clientWidth]")
+    assert sizes[0] > sizes[1] + 100, sizes  # wider than the viewport: it scrolls
+    # The page itself does not scroll sideways; the table does.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    row = "#view-f1 tbody tr:first-child"
+    page.locator(f"{row} td[data-col=name]").scroll_into_view_if_needed()
+    name_before = page.locator(f"{row} td[data-col=name]").bounding_box()
+    first_score = page.locator(f'{row} td[data-col="0"]').bounding_box()
+    last = page.eval_on_selector(f"{wrap} thead tr", "r => r.cells.length - 2")
+    last_header = page.locator(f'#view-f1 th[data-col="{last}"]')
+    assert last_header.bounding_box()["x"] >= 390  # off to the right at first
+    page.eval_on_selector(wrap, "w => { w.scrollLeft = w.scrollWidth; }")
+    page.wait_for_timeout(100)
+    name_after = page.locator(f"{row} td[data-col=name]").bounding_box()
+    # The model column stays where it was, fully in view ...
+    assert name_after["x"] == pytest.approx(name_before["x"], abs=1)
+    assert name_after["x"] >= 0 and name_after["x"] + name_after["width"] <= 390
+    # ... while the scores moved under it and the last column came into view.
+    assert page.locator(f'{row} td[data-col="0"]').bounding_box()["x"] < first_score["x"] - 50
+    box = last_header.bounding_box()
+    assert box["x"] + box["width"] <= 390 + 1
+    # The model's name is what is on top at its place (not a score cell scrolled over it).
+    hit = page.evaluate(
+        f"""() => {{
+            const b = document.querySelector('{row} td[data-col=name]').getBoundingClientRect();
+            const el = document.elementFromPoint(b.left + 5, b.top + b.height / 2);
+            return el.closest('td') && el.closest('td').dataset.col;
+        }}"""
+    )
+    assert hit == "name"
+    assert page.console == []
+    assert page.requests == [(board / "index.html").as_uri()]

@@ -7,8 +7,9 @@ from the samples' ``cluster`` field.
 
 For each gated (task, metric) pair (default: every task's headline metric):
 
-* the two runs must be comparable, or the gate refuses (exit 2, one line): same task version,
-  prompt template and data checksums, the same set of docs, the metric present in both;
+* the two runs must be comparable by the one rule of :mod:`rjdb_bench.compare.comparability`
+  (task version, data checksums, the same set of docs, the same scoring; not the prompt), or
+  the gate refuses (exit 2, one line); the metric must be present in both;
 * 0/1 per-item metrics (accuracy) get an exact one-sided McNemar test; every other metric a
   paired bootstrap that resamples whole clusters (RJDB rows, CVs, sentences) with the same
   draws for both runs;
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from rjdb_bench.compare import comparability
 from rjdb_bench.compare.paired import MCNEMAR, checked_reduction, columns_array, paired_worse
 from rjdb_bench.compare.stats import (
     benjamini_hochberg,
@@ -154,7 +156,8 @@ def _refuse(candidate: Run, message: str) -> InputError:
 
 
 def _check_comparable(baseline: Run, candidate: Run, task: str, metric: str) -> list[str]:
-    """Refuse runs that cannot be compared on ``task:metric``; return notes for the report."""
+    """Refuse runs that cannot be compared on ``task:metric`` by the comparability rule
+    (:mod:`rjdb_bench.compare.comparability`); return notes for the report."""
     base, cand = baseline.results["tasks"], candidate.results["tasks"]
     if task not in base:
         raise InputError(f"{baseline.path}: the baseline has no task {task}")
@@ -164,36 +167,46 @@ def _check_comparable(baseline: Run, candidate: Run, task: str, metric: str) -> 
     for name, run_record in (("baseline", b), ("candidate", c)):
         if metric not in run_record.get("metric_info", {}):
             raise _refuse(candidate, f"the {name} has no metric {task}:{metric}")
-    if b.get("version") != c.get("version"):
-        raise _refuse(
-            candidate,
-            f"{task} is version {c.get('version')} there, {b.get('version')} in the baseline",
-        )
-    if b.get("prompt_template_sha256") != c.get("prompt_template_sha256"):
-        raise _refuse(candidate, f"{task}'s prompt template differs")
-    for key in b.get("data") or []:
-        mine = (baseline.results.get("data") or {}).get(key, {}).get("sha256")
-        theirs = (candidate.results.get("data") or {}).get(key, {}).get("sha256")
-        if mine != theirs:
-            raise _refuse(
-                candidate, f"{task} read different data ({key}: sha256 {theirs} vs {mine})"
-            )
-    if b["metric_info"][metric]["reduce"] != c["metric_info"][metric]["reduce"]:
-        raise _refuse(candidate, f"{task}:{metric} is computed differently")
     base_ids = [s["doc_id"] for s in baseline.samples[task]]
-    cand_ids = {s["doc_id"] for s in candidate.samples[task]}
-    if set(base_ids) != cand_ids:
-        only_base = len(set(base_ids) - cand_ids)
-        only_cand = len(cand_ids - set(base_ids))
-        raise _refuse(
-            candidate,
-            f"{task} has different docs ({only_base} only in the baseline, {only_cand} only in "
-            "the candidate; e.g. a different limit)",
-        )
+    cand_ids = [s["doc_id"] for s in candidate.samples[task]]
+    mine = comparability.run_basis(baseline.results, task, base_ids)
+    theirs = comparability.run_basis(candidate.results, task, cand_ids)
+    for part in comparability.differences(mine, theirs):
+        raise _refuse(candidate, _difference(baseline, candidate, task, part))
     notes = []
-    if b.get("prompts_sha256") != c.get("prompts_sha256"):
+    if b.get("prompt_template_sha256") != c.get("prompt_template_sha256"):
+        notes.append(
+            f"{task}: prompt templates differ (compared all the same: same items, gold and scoring)"
+        )
+    elif b.get("prompts_sha256") != c.get("prompts_sha256"):
         notes.append(f"{task}: rendered prompts differ (same template; e.g. another chat template)")
     return notes
+
+
+def _difference(baseline: Run, candidate: Run, task: str, part: str) -> str:
+    """The refusal's reason when the runs differ in ``part`` of the comparability rule."""
+    b, c = baseline.results["tasks"][task], candidate.results["tasks"][task]
+    if part == "task version":
+        return f"{task} is version {c.get('version')} there, {b.get('version')} in the baseline"
+    if part == "data":
+        for key in sorted(set(b.get("data") or []) | set(c.get("data") or [])):
+            mine = (baseline.results.get("data") or {}).get(key, {}).get("sha256")
+            theirs = (candidate.results.get("data") or {}).get(key, {}).get("sha256")
+            if (
+                mine != theirs
+                or key not in (b.get("data") or [])
+                or key not in (c.get("data") or [])
+            ):
+                return f"{task} read different data ({key}: sha256 {theirs} vs {mine})"
+        return f"{task} read different data"
+    if part == "doc ids":
+        base_ids = {json.dumps(s["doc_id"]) for s in baseline.samples[task]}
+        cand_ids = {json.dumps(s["doc_id"]) for s in candidate.samples[task]}
+        return (
+            f"{task} has different docs ({len(base_ids - cand_ids)} only in the baseline, "
+            f"{len(cand_ids - base_ids)} only in the candidate; e.g. a different limit)"
+        )
+    return f"{task} is scored differently (metric reductions or value-changing scoring settings)"
 
 
 # ------------------------------------------------------------------------------- testing

@@ -12,9 +12,11 @@ An entry's id is a hash of what makes its results what they are: the model's rec
 (name, path or hub id, revision, weights fingerprint, dtype, settings, chat template), the
 backend, the limit, and per task the version, prompt template, data checksums, doc ids and
 generation settings. The display name (:func:`entry_name`) is not part of it.
-Adding the same run again replaces its entry. Per task, ``comparability`` hashes the task
-version, prompt template, data checksums and doc ids: entries are ranked against each other on
-a task only where it is equal.
+Adding the same run again replaces its entry. Per task, ``comparability`` is the key of the one
+comparability rule (:mod:`rjdb_bench.compare.comparability`: task version, data checksums, doc
+ids, scoring; not the prompt): entries are ranked against each other on a task only where it
+is equal. ``n_full`` is the task's full size as the run recorded it (partial entries show
+``n of N``), ``protocol`` the measurement protocol the task declares (or null).
 
 Every change takes an exclusive lock on ``<board>/.lock`` and is one transaction
 (:func:`_commit`): the new items files and the new ``leaderboard.json`` are staged in
@@ -45,6 +47,7 @@ from typing import Any
 from rjdb_bench import strict_json
 from rjdb_bench.atomic import atomic_path, file_lock, write_synced
 from rjdb_bench.backends import recorded_backend_info
+from rjdb_bench.compare import comparability
 from rjdb_bench.compare.paired import checked_reduction
 from rjdb_bench.errors import InputError, one_line
 from rjdb_bench.resources import leaderboard_schema
@@ -156,7 +159,11 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
             "headline": record["headline"],
             "n": record["n"],
             "cluster_unit": record.get("cluster_unit", "rjdb_row"),
-            "comparability": _sha256(canonical_json(bases[task])),
+            "comparability": comparability.key(
+                comparability.run_basis(results, task, (s["doc_id"] for s in run.samples[task]))
+            ),
+            "n_full": record.get("n_full"),
+            "protocol": record.get("protocol"),
             "metrics": {
                 name: {
                     "value": metrics.get(name),
@@ -384,7 +391,9 @@ def _commit(
     new ones into ``items/``, and renaming the staged board into place commits. Before the
     commit :func:`_recover` puts every file back; after it, only ``.pending/`` is left to
     delete."""
-    board["entries"].sort(key=lambda e: (e["reference"] is None, e["name"], e["id"]))
+    board["entries"].sort(
+        key=lambda e: (e.get("reference") is None, e.get("kind") == "reported", e["name"], e["id"])
+    )
     board["updated"] = _now()
     target = board_dir / BOARD_FILE
     validate_board(board, target)
@@ -487,7 +496,7 @@ def _gunzip(data: bytes, path: Path) -> bytes:
 def _check_items(items: Any, entry: Mapping[str, Any], path: Path) -> None:
     """One line unless ``items`` has the shape :func:`_items` writes and covers every task and
     metric of ``entry``, each reduction computable from its columns."""
-    problem = schema_problem(_items_validator(), items)
+    problem = _items_problem(items)
     if problem is not None:
         raise InputError.at(path, f"not an items file at {problem[0]}: {problem[1]}")
     for task, record in entry["tasks"].items():
@@ -504,6 +513,52 @@ def _check_items(items: Any, entry: Mapping[str, Any], path: Path) -> None:
                 raise InputError.at(path, f"no columns for {terminal(f'{task}:{metric}', 120)}")
             where = f"{path}: {terminal(f'{task}:{metric}', 120)}"
             checked_reduction(info["reduce"], rows, where)
+
+
+def _items_problem(items: Any) -> tuple[str, str] | None:
+    """Where ``items`` departs from :data:`ITEMS_SCHEMA`, as :func:`schema_problem` says it, or
+    None. The schema checks the file's skeleton (every per-doc list emptied); the per-doc lists
+    themselves, millions of values on a full-split board, are checked here in plain Python,
+    which is two orders of magnitude faster than a schema validator walking every value."""
+    if not isinstance(items, dict):
+        return schema_problem(_items_validator(), items)
+    skeleton = {}
+    for task, data in items.items():
+        if isinstance(data, dict):
+            data = {
+                key: [] if key in _DOC_LISTS and isinstance(value, list) else value
+                for key, value in data.items()
+            }
+            if isinstance(data.get("columns"), dict):
+                data["columns"] = {
+                    name: [] if isinstance(rows, list) else rows
+                    for name, rows in data["columns"].items()
+                }
+        skeleton[task] = data
+    problem = schema_problem(_items_validator(), skeleton)
+    if problem is not None:
+        return problem
+    for task, data in items.items():
+        for key in _DOC_LISTS:
+            for i, value in enumerate(data[key]):
+                if type(value) not in (str, int):
+                    return terminal(f"{task}.{key}.{i}", 200), (
+                        f"{terminal(repr(value), 80)} is not of type 'string', 'integer'"
+                    )
+        for name, rows in data["columns"].items():
+            for i, row in enumerate(rows):
+                if not (
+                    type(row) is list
+                    and row
+                    and all(v is None or type(v) in (int, float) for v in row)
+                ):
+                    return terminal(f"{task}.columns.{name}.{i}", 200), (
+                        "expected a non-empty list of numbers or nulls"
+                    )
+    return None
+
+
+_DOC_LISTS = ("doc_ids", "clusters")
 
 
 @functools.lru_cache(maxsize=1)

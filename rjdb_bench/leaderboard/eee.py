@@ -36,6 +36,7 @@ from rjdb_bench.data.ood import OOD_DATASETS, OOD_FILES
 from rjdb_bench.data.rjdb import RJDB_COMMIT, RJDB_PINNED, RJDB_REPO, RJDB_URL_BASE
 from rjdb_bench.errors import InputError
 from rjdb_bench.leaderboard.board import BOARD_FILE, METRIC_FACTS, read_board, read_items, reading
+from rjdb_bench.leaderboard.reported import is_reported
 from rjdb_bench.metrics.spec import PROPORTION
 from rjdb_bench.metrics.statistic import prf_from_counts
 from rjdb_bench.results.run_dir import Run, read_run, results_digest
@@ -534,6 +535,45 @@ def board_record(entry: Mapping[str, Any], items_sha256: str, file_uuid: str) ->
 
 
 # ----------------------------------------------------------------------- instance records
+def reported_record(entry: Mapping[str, Any], file_uuid: str) -> dict[str, Any]:
+    """The EEE aggregate record of a literature row: ``source_type: documentation`` (numbers
+    a paper reports, no per-item outputs), the paper as the source, the task's protocol."""
+    views = [
+        TaskView(task, record, _with_facts(record), source_data(task, None, {}))
+        for task, record in entry["tasks"].items()
+    ]
+    items, skipped = evaluation_results(views, Uncertainty.of(None), None, None)
+    source = entry["source"]
+    provenance = {
+        "board_entry_id": entry["id"],
+        "kind": "reported",
+        "paper": source.get("paper"),
+        "table": source.get("table"),
+        "year": source.get("year"),
+        "url": source.get("url"),
+        "note": entry.get("note"),
+        "protocol": {t: r.get("protocol") for t, r in entry["tasks"].items()},
+        "added": entry.get("date"),
+        "metrics_without_value": skipped or None,
+    }
+    record = _aggregate(
+        file_uuid=file_uuid,
+        model=entry["model"],
+        environment={},
+        source_type="documentation",
+        created=None,
+        results=items,
+        provenance=provenance,
+    )
+    record["source_metadata"]["source_name"] = f"{source['paper']}, {source['table']}"
+    record["source_metadata"]["source_organization_name"] = str(source["paper"])
+    # Who ran the evaluation the paper reports is not recorded here.
+    record["source_metadata"]["evaluator_relationship"] = "other"
+    if source.get("url"):
+        record["source_metadata"]["source_organization_url"] = str(source["url"])
+    return record
+
+
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
@@ -695,9 +735,16 @@ def export_board(board_dir: str | Path, out_dir: str | Path) -> list[Path]:
     with reading(board_dir):
         board = read_board(board_dir)
         for entry in board["entries"]:
-            read_items(board_dir, entry)  # verifies the per-item file against the board
+            if not is_reported(entry):
+                read_items(board_dir, entry)  # verifies the per-item file against the board
     written = []
     for entry in board["entries"]:
+        if is_reported(entry):
+            file_uuid = _file_uuid(f"rjdb-bench eee reported {entry['id']}")
+            record = reported_record(entry, file_uuid)
+            path = repo_path(record["model_info"], f"{file_uuid}.json")
+            written.append(_write(data_dir.parent / path, results_text(record).encode("utf-8")))
+            continue
         items_sha256 = entry["items"]["sha256"]
         file_uuid = _file_uuid(f"rjdb-bench eee board {entry['id']} {items_sha256}")
         record = board_record(entry, items_sha256, file_uuid)
@@ -716,5 +763,6 @@ __all__ = [
     "model_id",
     "model_info",
     "repo_path",
+    "reported_record",
     "run_record",
 ]

@@ -186,7 +186,7 @@ def board_metrics(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, 
                     {
                         "family": score["family"],
                         "higher_is_better": score["higher_is_better"],
-                        "headline": metric == record["headline"],
+                        "headline": metric == record.get("headline"),
                         "display_name": facts.get(metric, {}).get("display_name"),
                     },
                 )

@@ -2,9 +2,12 @@
 
 For one column (a task's metric, or a suite score) of a view:
 
-1. Entries are split by **comparability** (task version, prompt template, data checksums and
-   doc ids; for a suite, those of every member task). Entries in different groups are never
-   ranked against each other; the page marks each group with a letter.
+1. Entries are split by **comparability**, the one rule of
+   :mod:`rjdb_bench.compare.comparability` (task version, data checksums, doc ids, scoring;
+   not the prompt; for a suite, those of every member task), stored per task as the entry's
+   ``comparability`` key. Entries in different groups are never ranked against each other (a
+   partial entry, on a subset of the task's docs, is never ranked against a full one); the page
+   marks each group with a letter. Literature rows (``kind: reported``) are in no group.
 2. Within a group, references (oracle, baseline) are shown but not ranked. The **best** entry
    is the one with the best value in the metric's own direction.
 3. Every other entry is tested against the best with the same paired, one-sided test as the
@@ -28,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from rjdb_bench.compare import comparability
 from rjdb_bench.compare.paired import columns_array, paired_worse
 from rjdb_bench.compare.stats import (
     DEFAULT_ALPHA,
@@ -39,6 +43,7 @@ from rjdb_bench.metrics.bootstrap import percentile_interval
 from rjdb_bench.metrics.statistic import Reduction
 
 BEST, TIED, BELOW, REFERENCE = "best", "tied", "below", "reference"
+REPORTED = "reported"  # a literature row: shown, never ranked
 GROUP_LABELS = "abcdefghijklmnopqrstuvwxyz"
 
 ItemsOf = Callable[[Mapping[str, Any]], Mapping[str, Any]]
@@ -58,9 +63,11 @@ class RankSettings:
 class Cell:
     """One entry's score in one column.
 
-    ``status``: :data:`BEST`, :data:`TIED`, :data:`BELOW`, :data:`REFERENCE` or ``None``
-    (no score). ``group``: the comparability group's letter when the column has more than one
-    group, else ``None``. ``p_adjusted``: the BH-adjusted p-value against the best.
+    ``status``: :data:`BEST`, :data:`TIED`, :data:`BELOW`, :data:`REFERENCE`,
+    :data:`REPORTED` or ``None`` (no score). ``group``: the comparability group's letter when
+    the column has more than one group, else ``None``. ``p_adjusted``: the BH-adjusted p-value
+    against the best. ``n``: the docs the score is on; ``coverage``: ``n`` or ``n of N``
+    (:func:`~rjdb_bench.compare.comparability.coverage`), ``partial`` when n < N.
     """
 
     value: float | None
@@ -68,6 +75,10 @@ class Cell:
     status: str | None = None
     group: str | None = None
     p_adjusted: float | None = None
+    n: int | None = None
+    n_full: int | None = None
+    coverage: str = ""
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,28 @@ class Resamples:
     def __init__(self, settings: RankSettings) -> None:
         self.settings = settings
         self._drawn: dict[tuple[str, ...], np.ndarray] = {}
+        # Per render: each entry's parts and resampled statistics, computed once however many
+        # columns and suites use them (a full-split board has tens of thousands of docs).
+        self._layouts: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+        self._parts: dict[tuple[str, str, str], Part] = {}
+        self._statistics: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def part(self, entry_id: str, items: Mapping[str, Any], task: str, metric: str) -> Part:
+        """:func:`task_part` of an entry, computed once per render."""
+        key = (entry_id, task, metric)
+        if key not in self._parts:
+            layout = self._layouts.get((entry_id, task))
+            self._parts[key] = task_part(items, task, metric, layout)
+            self._layouts[(entry_id, task)] = (self._parts[key].keys, self._parts[key].clusters)
+        return self._parts[key]
+
+    def statistic(self, entry_id: str, task: str, metric: str, part: Part) -> np.ndarray:
+        """The metric on every cluster resample of ``part`` (computed once per render)."""
+        key = (entry_id, task, metric)
+        if key not in self._statistics:
+            with np.errstate(all="ignore"):
+                self._statistics[key] = np.asarray(part.reduction(self(part) @ part.columns), float)
+        return self._statistics[key]
 
     def __call__(self, part: Part) -> np.ndarray:
         key = tuple(part.clusters)
@@ -103,16 +136,55 @@ class Resamples:
         return self._drawn[key]
 
 
-def task_part(items: Mapping[str, Any], task: str, metric: str) -> Part:
-    """The per-item columns of ``task:metric`` from an entry's items file."""
+def task_part(
+    items: Mapping[str, Any],
+    task: str,
+    metric: str,
+    layout: tuple[list[str], list[str]] | None = None,
+) -> Part:
+    """The per-item columns of ``task:metric`` from an entry's items file (``layout``: the
+    task's doc keys and clusters when another metric of the entry's task computed them)."""
     data = items[task]
     info = data["metrics"][metric]
+    keys, clusters = layout or (
+        [json.dumps(doc_id) for doc_id in data["doc_ids"]],
+        [json.dumps(cluster) for cluster in data["clusters"]],
+    )
     return Part(
-        keys=[json.dumps(doc_id) for doc_id in data["doc_ids"]],
-        clusters=[json.dumps(cluster) for cluster in data["clusters"]],
+        keys=keys,
+        clusters=clusters,
         columns=columns_array(data["columns"][info["columns"]]),
         reduction=Reduction.from_description(info["reduce"]),
     )
+
+
+def _size(entry: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell's ``n``, ``coverage`` and ``partial`` from an entry's task record (the sizes
+    of a literature row are what its source says: ``n`` when given, never partial)."""
+    n = record.get("n")
+    if entry.get("kind") == REPORTED or not isinstance(n, int):
+        return {
+            "n": n,
+            "coverage": str(n) if isinstance(n, int) else "",
+            "partial": False,
+            "n_full": None,
+        }
+    n_full, limit = record.get("n_full"), entry.get("limit")
+    return {
+        "n": n,
+        "n_full": n_full,
+        "coverage": comparability.coverage(n, n_full, limit),
+        "partial": comparability.is_partial(n, n_full, limit),
+    }
+
+
+def _reported(entry: Mapping[str, Any], cells: dict[str, Cell]) -> bool:
+    """Whether ``entry`` is a literature row (its cell then marked :data:`REPORTED`)."""
+    if entry.get("kind") != REPORTED:
+        return False
+    if cells[entry["id"]].value is not None:
+        cells[entry["id"]].status = REPORTED
+    return True
 
 
 def _better(higher_is_better: bool) -> Callable[[float], float]:
@@ -174,24 +246,25 @@ def rank_task_column(
     """Cells of the ``task:metric`` column for every entry that has it (by entry id);
     ``resamples`` may be shared across columns (one is made otherwise)."""
     weights = resamples or Resamples(settings)
-    present = [e for e in entries if metric in (e["tasks"].get(task) or {}).get("metrics", {})]
-    if not present:
+    shown = [e for e in entries if metric in (e["tasks"].get(task) or {}).get("metrics", {})]
+    if not shown:
         return {}
     cells = {}
-    for entry in present:
-        score = entry["tasks"][task]["metrics"][metric]
+    for entry in shown:
+        record = entry["tasks"][task]
+        score = record["metrics"][metric]
         ci = score.get("ci") or [None, None]
-        cells[entry["id"]] = Cell(value=score.get("value"), ci=(ci[0], ci[1]))
-    higher = bool(present[0]["tasks"][task]["metrics"][metric]["higher_is_better"])
+        cells[entry["id"]] = Cell(
+            value=score.get("value"), ci=(ci[0], ci[1]), **_size(entry, record)
+        )
+    higher = bool(shown[0]["tasks"][task]["metrics"][metric]["higher_is_better"])
+    present = [e for e in shown if not _reported(e, cells)]
     by_id = {e["id"]: e for e in present}
     by_key, letters = _groups({e["id"]: e["tasks"][task]["comparability"] for e in present})
     references = {e["id"] for e in present if e.get("reference")}
-    parts: dict[str, Part] = {}
 
     def part(entry_id: str) -> Part:
-        if entry_id not in parts:
-            parts[entry_id] = task_part(items_of(by_id[entry_id]), task, metric)
-        return parts[entry_id]
+        return weights.part(entry_id, items_of(by_id[entry_id]), task, metric)
 
     def test(best: str, other: str) -> float:
         base = part(best)
@@ -209,7 +282,7 @@ def rank_task_column(
     for members in by_key.values():
         _mark(cells, members, references, higher, test, settings.alpha)
     for entry_id, cell in cells.items():
-        cell.group = letters[entry_id]
+        cell.group = letters.get(entry_id)
     return cells
 
 
@@ -228,7 +301,8 @@ def rank_suite_column(
     present = [
         e
         for e in entries
-        if (e.get("suites") or {}).get(suite, {}).get("score") is not None
+        if e.get("kind") != REPORTED
+        and (e.get("suites") or {}).get(suite, {}).get("score") is not None
         and all(t in e["tasks"] for t in e["suites"][suite].get("tasks", {}))
     ]
     if not present:
@@ -238,24 +312,37 @@ def rank_suite_column(
     def members(entry: Mapping[str, Any]) -> list[str]:
         return sorted(entry["suites"][suite]["tasks"])
 
-    cache: dict[str, list[Part]] = {}
-
     def parts(entry: Mapping[str, Any]) -> list[Part]:
-        if entry["id"] not in cache:
-            items = items_of(entry)
-            cache[entry["id"]] = [
-                task_part(items, t, entry["tasks"][t]["headline"]) for t in members(entry)
-            ]
-        return cache[entry["id"]]
+        items = items_of(entry)
+        return [
+            weights.part(entry["id"], items, t, entry["tasks"][t]["headline"])
+            for t in members(entry)
+        ]
 
     cells = {}
     for entry in present:
         resampled = np.mean(
-            [np.asarray(p.reduction(weights(p) @ p.columns), float) for p in parts(entry)], axis=0
+            [
+                weights.statistic(entry["id"], t, entry["tasks"][t]["headline"], p)
+                for t, p in zip(members(entry), parts(entry), strict=True)
+            ],
+            axis=0,
         )
         low, high = percentile_interval(resampled, settings.confidence)
         ci = (None, None) if math.isnan(low) else (low, high)
-        cells[entry["id"]] = Cell(value=float(entry["suites"][suite]["score"]), ci=ci)
+        sizes = [_size(entry, entry["tasks"][t]) for t in members(entry)]
+        n = sum(size["n"] or 0 for size in sizes)
+        fulls = [
+            comparability.full_size(s["n"] or 0, s["n_full"], entry.get("limit")) for s in sizes
+        ]
+        n_full = None if None in fulls else sum(f for f in fulls if f is not None)
+        cells[entry["id"]] = Cell(
+            value=float(entry["suites"][suite]["score"]),
+            ci=ci,
+            n=n,
+            coverage=comparability.coverage(n, n_full, entry.get("limit")),
+            partial=any(size["partial"] for size in sizes),
+        )
     keys = {
         e["id"]: "|".join(f"{t}={e['tasks'][t]['comparability']}" for t in members(e))
         for e in present
@@ -275,5 +362,5 @@ def rank_suite_column(
     for group in by_key.values():
         _mark(cells, group, references, True, test, settings.alpha)
     for entry_id, cell in cells.items():
-        cell.group = letters[entry_id]
+        cell.group = letters.get(entry_id)
     return cells

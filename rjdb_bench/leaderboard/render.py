@@ -41,12 +41,14 @@ from rjdb_bench.leaderboard.ranks import (
     BELOW,
     BEST,
     REFERENCE,
+    REPORTED,
     TIED,
     Cell,
     Resamples,
     rank_suite_column,
     rank_task_column,
 )
+from rjdb_bench.leaderboard.reported import is_reported, source_line
 from rjdb_bench.text_safety import DISPLAY_LIMIT, shorten
 
 PAGE_FILE = "index.html"
@@ -58,6 +60,7 @@ STATUS_TEXT = {
     TIED: "tied with the best: a paired test does not show it worse",
     BELOW: "significantly below the best",
     REFERENCE: "reference row: not ranked",
+    REPORTED: "reported in the literature under the task's protocol: not ranked",
 }
 
 
@@ -153,7 +156,7 @@ def chart_svg(
             "score": cell.value,
             "low": cell.ci[0] if cell.ci[0] is not None else cell.value,
             "high": cell.ci[1] if cell.ci[1] is not None else cell.value,
-            "kind": "reference" if entry.get("reference") else "model",
+            "kind": _kind(entry),
         }
         for entry, cell in rows
         if cell is not None and cell.value is not None and math.isfinite(cell.value)
@@ -176,8 +179,8 @@ def chart_svg(
                         "field": "kind",
                         "type": "nominal",
                         "scale": {
-                            "domain": ["model", "reference"],
-                            "range": ["#4c78a8", "#b9a76a"],
+                            "domain": ["model", "reference", "reported"],
+                            "range": ["#4c78a8", "#b9a76a", "#8c6bb1"],
                         },
                         "legend": {"title": None},
                     },
@@ -201,6 +204,38 @@ def chart_svg(
         ],
     }
     return check_svg(vl_convert.vegalite_to_svg(json.dumps(spec)))
+
+
+def _kind(entry: Mapping[str, Any]) -> str:
+    """``model``, ``reference`` or ``reported`` (a literature row), for the chart's colours."""
+    if is_reported(entry):
+        return "reported"
+    return "reference" if entry.get("reference") else "model"
+
+
+def column_sizes(cells: Sequence[Cell | None]) -> str:
+    """What a column header says about n: each distinct ``n`` (or ``n of N``) of the column's
+    scored runs, with its comparability group's letter when the column has several groups.
+
+    >>> column_sizes([Cell(1.0, (None, None), n=20, coverage="20"), None])
+    'n = 20'
+    >>> a = Cell(1.0, (None, None), group="a", n=1000, coverage="1000")
+    >>> b = Cell(1.0, (None, None), group="b", n=20, coverage="20 of 1000", partial=True)
+    >>> column_sizes([a, b, a])
+    'n = 1000 (a) · 20 of 1000 (b)'
+    """
+    seen: dict[str, set[str]] = {}
+    for cell in cells:
+        if cell is None or cell.value is None or cell.status == REPORTED or not cell.coverage:
+            continue
+        seen.setdefault(cell.coverage, set()).update({cell.group} if cell.group else set())
+    if not seen:
+        return ""
+    parts = [
+        f"{coverage} ({', '.join(sorted(groups))})" if groups and len(seen) > 1 else coverage
+        for coverage, groups in seen.items()
+    ]
+    return "n = " + " · ".join(parts)
 
 
 def _sort_key(cell: Cell | None, higher_is_better: bool) -> tuple[int, float]:
@@ -231,6 +266,7 @@ def _view_context(
         "title": view.title,
         "description": view.description,
         "columns": view.columns,
+        "sizes": [column_sizes([r["cells"][i] for r in rows]) for i in range(len(view.columns))],
         "rows": rows,
         "chart_title": chart_title,
         "chart_svg": svg,
@@ -269,8 +305,9 @@ def _render(board_dir: Path, board: Mapping[str, Any], presentation: Presentatio
             items[entry["id"]] = read_items(board_dir, entry)
         return items[entry["id"]]
 
-    for entry in entries:  # every entry's per-item data is verified, ranked or not
-        items_of(entry)
+    for entry in entries:  # every run's per-item data is verified, ranked or not
+        if not is_reported(entry):
+            items_of(entry)
     views = resolve_views(presentation, entries)
     resamples = Resamples(presentation.ranks)
     cells: dict[str, dict[str, Cell]] = {}
@@ -305,6 +342,8 @@ def _render(board_dir: Path, board: Mapping[str, Any], presentation: Presentatio
             status_text=STATUS_TEXT,
             fmt=fmt,
             pretty=pretty,
+            is_reported=is_reported,
+            source_line=source_line,
             task_name=lambda task: presentation.name("tasks", task),
         )
     )

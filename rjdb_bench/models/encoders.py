@@ -123,16 +123,18 @@ class EncoderLM(LM):
         max_length: int,
         device: str = "cpu",
     ) -> None:
-        import transformers
-
         super().__init__()
         self.folder = folder
         self.record = record
         self.metadata = dict(metadata)
         self.batch_size, self.max_length, self.torch_device = batch_size, max_length, device
-        self.model, self.tokenizer = load_encoder(
-            folder, getattr(transformers, self.auto_class), device
-        )
+        self.model, self.tokenizer = self.load()
+
+    def load(self) -> tuple[Any, Any]:
+        """The checkpoint's model with its ``auto_class`` head, and its tokenizer."""
+        import transformers
+
+        return load_encoder(self.folder, getattr(transformers, self.auto_class), self.torch_device)
 
     def forward(
         self, texts: list[Any], pairs: list[str] | None = None, *, words: bool = False

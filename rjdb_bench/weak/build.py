@@ -1,6 +1,6 @@
 """``rjdb-bench weak build-labels``: the labels folder, written as a whole.
 
-Layout: ``tagger/`` and ``matcher/`` (``datasets.Dataset.save_to_disk``), ``data_card.json``
+Layout: ``tagger/``, ``matcher/`` and ``linker/`` (``datasets.Dataset.save_to_disk``), ``data_card.json``
 and ``DATA_CARD.md`` (:mod:`rjdb_bench.weak.card`), and ``heldout.jsonl``: the rows of the
 source file not used, as the file holds them, to evaluate in-distribution tasks with
 ``data.path=<labels>/heldout.jsonl``.
@@ -24,6 +24,7 @@ from rjdb_bench.weak.card import (
     CARD_FORMAT,
     CARD_JSON,
     CARD_MARKDOWN,
+    linker_statistics,
     matcher_statistics,
     records_sha256,
     render_markdown,
@@ -36,6 +37,7 @@ from rjdb_bench.weak.labels import (
     tag_row,
     tagger_records,
 )
+from rjdb_bench.weak.linker_pairs import LINKER_FEATURES, linker_records
 from rjdb_bench.weak.rows import held_out_path, select_training_rows
 from rjdb_bench.writable import check_new_folder, probe_writable
 
@@ -58,6 +60,7 @@ def build_labels(settings: Any) -> dict[str, Any]:
         tagger.extend(tagger_records(row["row_id"], labels))
         located.append(labels.located)
     pairs = match_pairs(rows, plain["negatives"], plain["seed"])
+    linker = [record for row in rows for record in linker_records(row, plain["sources"])]
     fingerprints = [row_fingerprint(row) for row in rows]
     held_lines = selection.held_out_lines()
     card = {
@@ -73,9 +76,11 @@ def build_labels(settings: Any) -> dict[str, Any]:
             tagger, located, [r["skills"] for r in rows], [r["row_id"] for r in rows]
         ),
         "matcher": matcher_statistics(pairs),
+        "linker": linker_statistics(linker),
         "checksums": {
             "tagger": records_sha256(tagger),
             "matcher": records_sha256(pairs),
+            "linker": records_sha256(linker),
             "train_rows": fingerprints_checksum(fingerprints),
         },
         "train_row_fingerprints": fingerprints,
@@ -88,6 +93,10 @@ def build_labels(settings: Any) -> dict[str, Any]:
             datasets.Dataset.from_list(pairs, features=MATCHER_FEATURES).save_to_disk(
                 tmp / "matcher"
             )
+            if linker:  # datasets cannot save an empty dataset; the card says 0 pairs
+                datasets.Dataset.from_list(linker, features=LINKER_FEATURES).save_to_disk(
+                    tmp / "linker"
+                )
             if held_lines:
                 (tmp / held_out_path(out).name).write_bytes(b"".join(held_lines))
             card_text = json.dumps(card, indent=1, allow_nan=False) + "\n"
@@ -123,6 +132,8 @@ def summary(card: Mapping[str, Any], out: str) -> str:
         f"{tagger['label_coverage']:.1%}, gold skills located "
         f"{tagger['gold_skills_located_anywhere']:.1%}\n"
         f"  matcher: {matcher['pairs']} pairs {json.dumps(matcher['pairs_by_kind'])}\n"
+        f"  linker: {card['linker']['pairs']} (sentence, skill) pairs, "
+        f"{card['linker']['skills']} skills {json.dumps(card['linker']['pairs_by_kind'])}\n"
         f"  held out: {card['held_out']['n_rows']} rows"
         + (f" -> {card['held_out']['file']}" if card["held_out"]["file"] else "")
     )

@@ -82,9 +82,19 @@ def matcher_statistics(pairs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def linker_statistics(pairs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Pairs by kind and source, and how many distinct skills (casefolded) they name."""
+    return {
+        "pairs": len(pairs),
+        "pairs_by_kind": dict(Counter(p["kind"] for p in pairs)),
+        "pairs_by_source": dict(Counter(p["source"] for p in pairs)),
+        "skills": len({p["skill"].casefold() for p in pairs}),
+    }
+
+
 def render_markdown(card: Mapping[str, Any]) -> str:
     """``DATA_CARD.md``: the card's numbers for a reader."""
-    rows, tagger, matcher = card["rows"], card["tagger"], card["matcher"]
+    rows, tagger, matcher, linker = card["rows"], card["tagger"], card["matcher"], card["linker"]
     located = ", ".join(f"{k} {v:.1%}" for k, v in tagger["gold_skills_located"].items())
     lines = [
         "# Weak labels from RJDB (rjdb-bench weak build-labels)",
@@ -113,6 +123,12 @@ def render_markdown(card: Mapping[str, Any]) -> str:
         f"- {matcher['pairs']} pairs ({json.dumps(matcher['pairs_by_kind'])}), "
         f"{matcher['positive_share']:.1%} positive.",
         f"- Checksum of the records: `{card['checksums']['matcher']}`.",
+        "",
+        "## Linker (sentence, skill) pairs",
+        "",
+        f"- {linker['pairs']} pairs ({json.dumps(linker['pairs_by_kind'])}, "
+        f"{json.dumps(linker['pairs_by_source'])}) naming {linker['skills']} distinct skills.",
+        f"- Checksum of the records: `{card['checksums']['linker']}`.",
         "",
         "Labelling rules: `rjdb_bench/weak/labels.py` and docs/weak-supervision.md.",
         "",

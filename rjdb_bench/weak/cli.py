@@ -1,4 +1,4 @@
-"""``rjdb-bench weak build-labels|train-tagger|train-matcher [overrides...]``: argparse wiring.
+"""``rjdb-bench weak build-labels|train-tagger|train-matcher|train-linker [overrides...]``: argparse wiring.
 
 Each sub-command composes its ``configs/weak/*.yaml`` with Hydra overrides (``key=value``),
 as ``rjdb-bench run`` does; ``--resume`` continues a training run from its last checkpoint.
@@ -18,6 +18,10 @@ COMMANDS = {
     "train-matcher": (
         "matcher",
         "fine-tune an encoder as a cross-encoder matcher on the weak pairs",
+    ),
+    "train-linker": (
+        "linker",
+        "fine-tune a bi-encoder skill linker on the weak (sentence, skill) pairs",
     ),
 }
 

@@ -1,4 +1,4 @@
-"""The ``rjdb-bench weak`` configs: ``configs/weak/{labels,tagger,matcher}.yaml`` composed
+"""The ``rjdb-bench weak`` configs: ``configs/weak/{labels,tagger,matcher,linker}.yaml`` composed
 with Hydra overrides (as ``rjdb-bench run``) and checked against the schemas below, so a
 typo or a bad value is one line naming the field."""
 
@@ -20,7 +20,7 @@ from rjdb_bench.settings import compose, validate_structured
 SPLIT_CHOICES = ("auto", "train", "dev", "test")
 TEXT_SOURCES = ("resume_matched", "job_description", "resume_unmatched")
 NEGATIVE_KINDS = ("unmatched", "other_row")
-TRAIN_KINDS = ("tagger", "matcher")
+TRAIN_KINDS = ("tagger", "matcher", "linker")
 
 
 @dataclass
@@ -47,7 +47,8 @@ class LabelSettings:
 
 @dataclass
 class TrainSettings:
-    """``weak train-tagger`` / ``weak train-matcher``: the recipe (``kind`` says which)."""
+    """``weak train-tagger`` / ``train-matcher`` / ``train-linker``: the recipe (``kind`` says
+    which)."""
 
     kind: str = MISSING
     labels: str = "runs/weak/labels"
@@ -95,7 +96,12 @@ CHECKS: dict[str, tuple[Any, str]] = {
     "threads": (is_positive, "a positive integer or null"),
 }
 
-SCHEMAS = {"labels": LabelSettings, "tagger": TrainSettings, "matcher": TrainSettings}
+SCHEMAS = {
+    "labels": LabelSettings,
+    "tagger": TrainSettings,
+    "matcher": TrainSettings,
+    "linker": TrainSettings,
+}
 
 
 @functools.cache

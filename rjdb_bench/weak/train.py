@@ -1,10 +1,12 @@
-"""``rjdb-bench weak train-tagger`` / ``train-matcher``: fine-tune an encoder on weak labels
-with the transformers ``Trainer``.
+"""``rjdb-bench weak train-tagger`` / ``train-matcher`` / ``train-linker``: fine-tune an encoder
+on weak labels with the transformers ``Trainer``.
 
 The tagger is ``AutoModelForTokenClassification`` over the BIO windows (a word's label on
 its first subword, the others ignored); the matcher is ``AutoModelForSequenceClassification``
-with two labels over (job description, resume) pairs (a cross-encoder). Everything is
-seeded (``seed``: model head, shuffling, dropout).
+with two labels over (job description, resume) pairs (a cross-encoder); the linker is a
+sentence-transformers bi-encoder over (sentence, skill) pairs with in-batch negatives
+(:mod:`rjdb_bench.weak.linker_training`). Everything is seeded (``seed``: model head,
+shuffling, dropout).
 
 Output folder: ``recipe.json`` (written first; ``--resume`` refuses a changed recipe, except
 training length and logging), ``checkpoints/checkpoint-N`` every ``save_steps`` steps,
@@ -33,6 +35,7 @@ from rjdb_bench.errors import InputError, one_line
 from rjdb_bench.models.encoders import FINAL_MODEL, RECORD_FORMAT, TRAINING_RECORD, verify_files
 from rjdb_bench.weak.card import CARD_JSON, read_card, records_sha256
 from rjdb_bench.weak.labels import MATCHER_FEATURES, TAGS
+from rjdb_bench.weak.linker_training import linker_trainer
 
 RECIPE = "recipe.json"
 LOG = "training_log.jsonl"
@@ -173,6 +176,12 @@ def load_examples(
     import datasets
 
     where = labels_dir / kind
+    if (card.get(kind) or {}).get("pairs") == 0:
+        raise InputError.at(
+            labels_dir,
+            f"holds no {kind} pairs (its rows name no skill inside a sentence); build the "
+            "labels from more rows",
+        )
     try:
         dataset = datasets.load_from_disk(str(where))
     except FileNotFoundError:
@@ -191,11 +200,9 @@ def load_examples(
     return dataset, records_sha256(dataset)
 
 
-def training_arguments(plain: Mapping[str, Any], out: Path) -> Any:
-    """The ``TrainingArguments`` of a recipe: CPU, seeded, checkpoints under ``out``."""
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
+def training_arguments(plain: Mapping[str, Any], out: Path) -> dict[str, Any]:
+    """The ``TrainingArguments`` keywords of a recipe: CPU, seeded, checkpoints under ``out``."""
+    return dict(
         output_dir=str(out / CHECKPOINTS),
         seed=int(plain["seed"]),
         data_seed=int(plain["seed"]),
@@ -213,7 +220,6 @@ def training_arguments(plain: Mapping[str, Any], out: Path) -> Any:
         use_cpu=True,
         dataloader_num_workers=0,
         disable_tqdm=False,
-        train_sampling_strategy="group_by_length",  # less padding; seeded like "random"
     )
 
 
@@ -253,11 +259,36 @@ def training_record(
     }
 
 
+def _classifier_trainer(
+    plain: Mapping[str, Any], dataset: Any, encoder: str, arguments: dict[str, Any], callbacks: list
+) -> tuple[Any, Any]:
+    """The ``Trainer`` of the tagger or matcher, and a function saving weights and tokenizer."""
+    from transformers import Trainer, TrainingArguments
+
+    parts = _tagger_parts if plain["kind"] == "tagger" else _matcher_parts
+    model, tokenizer, data, collator = parts(dataset, encoder, int(plain["max_length"]))
+    trainer = Trainer(
+        model=model,
+        # group_by_length: less padding; seeded like "random"
+        args=TrainingArguments(**arguments, train_sampling_strategy="group_by_length"),
+        train_dataset=data,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+
+    def save(folder: Path) -> None:
+        trainer.model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    return trainer, save
+
+
 def train(settings: Any, *, resume: bool = False) -> Path:
     """Train the ``settings.kind`` model (:class:`~rjdb_bench.weak.config.TrainSettings`);
     returns the final model folder. Nothing is written before data and encoder loaded."""
     import torch
-    from transformers import Trainer, set_seed
+    from transformers import set_seed
 
     plain: dict[str, Any] = OmegaConf.to_container(settings, resolve=True)  # type: ignore[assignment]
     kind, out = plain["kind"], Path(plain["output_dir"])
@@ -268,19 +299,14 @@ def train(settings: Any, *, resume: bool = False) -> Path:
         torch.set_num_threads(int(plain["threads"]))
     set_seed(int(plain["seed"]))  # before the new head is initialised
     dataset, examples_sha256 = load_examples(Path(plain["labels"]), kind, plain["limit"], card)
-    parts = _tagger_parts if kind == "tagger" else _matcher_parts
-    model, tokenizer, data, collator = parts(dataset, encoder[0], int(plain["max_length"]))
+    arguments, callbacks = training_arguments(plain, out), [_log_callback(out / LOG)]
+    if kind == "linker":
+        trainer, save = linker_trainer(plain, dataset, encoder[0], arguments, callbacks)
+    else:
+        trainer, save = _classifier_trainer(plain, dataset, encoder[0], arguments, callbacks)
     out.mkdir(parents=True, exist_ok=True)
     if last is None:
         atomic_write_text(out / RECIPE, json.dumps(_recipe(plain), indent=1) + "\n")
-    trainer = Trainer(
-        model=model,
-        args=training_arguments(plain, out),
-        train_dataset=data,
-        data_collator=collator,
-        processing_class=tokenizer,
-        callbacks=[_log_callback(out / LOG)],
-    )
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=last)
     session = {
@@ -292,8 +318,7 @@ def train(settings: Any, *, resume: bool = False) -> Path:
     record = training_record(plain, card, encoder, examples, trainer.state, session)
     final = out / FINAL_MODEL
     with atomic_path(final, directory=True) as tmp:
-        trainer.model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        save(tmp)
         record_text = json.dumps(record, indent=1, allow_nan=False) + "\n"
         (tmp / TRAINING_RECORD).write_text(record_text, encoding="utf-8")
     return final

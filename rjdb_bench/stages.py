@@ -23,7 +23,6 @@ from rjdb_bench.tasks.base import ScoringSettings, TaskSpec
 from rjdb_bench.tasks.registry import task_spec
 from rjdb_bench.tasks.rjdb_task import RJDBTask
 from rjdb_bench.tasks.selection import check_selection, suites, task_manager
-from rjdb_bench.tasks.spans import SpanExtractionTask
 from rjdb_bench.tasks.vacancy import VacancyMatchTask
 
 
@@ -107,10 +106,10 @@ def full_size(task: Any) -> int | None:
 
     A task class may say it cheaply itself (a ``full_size()`` method). Without a limit it is
     the docs the task built. With one: a vacancy task builds every doc (lm-eval's limit cuts
-    them afterwards); an RJDB or span task cuts its rows while building and is rebuilt without
-    the limit (no model, no encoder: a second or so; the warnings of that second build were
-    printed by the first). Any other task (e.g. one that encodes its docs while building, as
-    the ESCO tasks do) reports None unless it defines ``full_size()``."""
+    them afterwards); the span and ESCO tasks count what they read (``full_size()``); an RJDB
+    task cuts its rows while building and is rebuilt without the limit (no model, no encoder:
+    a second or so; the warnings of that second build were printed by the first). Any other
+    task reports None."""
     declared = getattr(task, "full_size", None)
     if callable(declared):
         return int(declared())
@@ -119,7 +118,7 @@ def full_size(task: Any) -> int | None:
         return None
     if not metadata.get("limit") or isinstance(task, VacancyMatchTask):
         return len(task.eval_docs)
-    if not isinstance(task, RJDBTask | SpanExtractionTask):
+    if not isinstance(task, RJDBTask):
         return None
     task.metadata = {**metadata, "limit": None}
     try:

@@ -50,7 +50,7 @@ from rjdb_bench.atomic import atomic_path, file_lock, write_synced
 from rjdb_bench.backends import recorded_backend_info
 from rjdb_bench.compare import comparability
 from rjdb_bench.compare.paired import checked_reduction
-from rjdb_bench.errors import InputError, one_line
+from rjdb_bench.errors import InputError, one_line, yaml_error
 from rjdb_bench.resources import leaderboard_schema
 from rjdb_bench.results.run_dir import Run, read_run
 from rjdb_bench.results.writer import RESULTS_FILE, canonical_json
@@ -294,6 +294,25 @@ def schema_problem(validator: Any, data: Any) -> tuple[str, str] | None:
         return None
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     return terminal(where, 200), terminal(error.message, 200)
+
+
+def checked_yaml(path: Path, text: bytes, validator: Any) -> Any:
+    """``text`` (YAML or JSON, read from ``path``) parsed safely, its numbers finite (YAML's
+    ``.nan``/``.inf`` pass a schema's numeric bounds) and valid against ``validator``; any
+    problem is one :class:`InputError` naming the file and the field."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise yaml_error(path, error, text) from None
+    bad = strict_json.non_finite(data)
+    if bad is not None:
+        raise InputError.at(path, f"{bad}: not a finite number")
+    problem = schema_problem(validator, data)
+    if problem is not None:
+        raise InputError.at(path, f"{problem[0]}: {problem[1]}")
+    return data
 
 
 def validate_board(board: Mapping[str, Any], where: Path) -> None:

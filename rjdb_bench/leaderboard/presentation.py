@@ -14,14 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rjdb_bench.errors import InputError, yaml_error
-from rjdb_bench.leaderboard.board import schema_problem
+from rjdb_bench.errors import InputError
+from rjdb_bench.leaderboard.board import checked_yaml
 from rjdb_bench.leaderboard.ranks import RankSettings
 from rjdb_bench.metrics.spec import FAMILIES
 from rjdb_bench.resources import leaderboard_presentation
-from rjdb_bench.strict_json import non_finite
 
 PRESENTATION_FILE = "presentation.yaml"
 
@@ -140,16 +137,7 @@ def load_presentation(path: str | Path | None = None) -> Presentation:
         text = source.read_bytes()
     except OSError as error:
         raise InputError.at(source, f"cannot read ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise yaml_error(source, error, text) from None
-    bad = non_finite(data)  # YAML's .nan and .inf pass a schema's numeric bounds
-    if bad is not None:
-        raise InputError.at(source, f"{bad}: not a finite number")
-    problem = schema_problem(jsonschema.Draft202012Validator(PRESENTATION_SCHEMA), data)
-    if problem is not None:
-        raise InputError.at(source, f"{problem[0]}: {problem[1]}")
+    data = checked_yaml(source, text, jsonschema.Draft202012Validator(PRESENTATION_SCHEMA))
     ids = [view["id"] for view in data["views"]]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:

@@ -32,19 +32,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from rjdb_bench.errors import InputError, yaml_error
+from rjdb_bench.errors import InputError
 from rjdb_bench.leaderboard.board import (
     _check_size,
     _commit,
     _now,
+    checked_yaml,
     locked,
     read_board,
-    schema_problem,
 )
 from rjdb_bench.results.writer import canonical_json
-from rjdb_bench.strict_json import non_finite
 from rjdb_bench.text_safety import NAME_LIMIT, terminal
 
 REPORTED = "reported"  # an entry's ``kind``
@@ -138,17 +135,7 @@ def read_reported_file(path: str | Path) -> dict[str, Any]:
         text = path.read_bytes()
     except OSError as error:
         raise InputError.at(path, f"cannot read ({error.strerror or error})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise yaml_error(path, error, text) from None
-    bad = non_finite(data)
-    if bad is not None:
-        raise InputError.at(path, f"{bad}: not a finite number")
-    problem = schema_problem(_validator(), data)
-    if problem is not None:
-        raise InputError.at(path, f"{problem[0]}: {problem[1]}")
-    return data
+    return checked_yaml(path, text, _validator())
 
 
 def _task_runs(board: Mapping[str, Any], task: str) -> list[Mapping[str, Any]]:

@@ -211,10 +211,15 @@ class SpanExtractionTask(SpecTask):
         examples = ""
         if weak:
             examples = render_span_examples(span_examples(*self.demonstration_rows()))
+        self.sentences_in_files = len(sentences)
         limit = self.metadata.get("limit")  # rjdb-bench run limit=N: one doc per sentence
         if limit:
             sentences = sentences[: int(limit)]
         return build_span_docs(self.spec.name, sentences, examples)
+
+    def full_size(self) -> int:
+        """Docs without the run's ``limit``: one per sentence read (after :meth:`build`)."""
+        return self.sentences_in_files
 
     def files_option(self) -> list[str]:
         """``files``: one file name or a non-empty list of them."""

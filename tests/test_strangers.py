@@ -399,6 +399,19 @@ def test_a_board_with_a_1mb_model_name_renders_bounded(board: Path, tmp_path: Pa
     assert len(html) < 600_000
 
 
+def test_a_name_with_control_characters_renders_as_text(board: Path, tmp_path: Path) -> None:
+    """The chart renderer (vl-convert) aborted the whole process (SIGABRT, exit 134) on a
+    label holding ESC or BEL; in a child process, so such an abort fails this test."""
+    name = "lnk \x1b]0;PWN\x07 x"
+    edit_board(board, lambda data: data["entries"][0].update(name=name))
+    page = tmp_path / "page.html"
+    result = cli("leaderboard", "render", "--board", str(board), "--out", str(page))
+    assert result.returncode == 0, result.stderr[-2000:]
+    html = page.read_text()
+    # The chart's label shows the control characters as escapes, as a terminal would.
+    assert "lnk \\x1b]0;PWN\\x07 x" in html
+
+
 # ------------------------------------------------------------------- 3: the gate's markdown
 def _rename_task(run_dir: Path, target: Path, old: str, new: str, edit=None) -> Path:
     run = read_run(run_dir)

@@ -49,7 +49,7 @@ from rjdb_bench.leaderboard.ranks import (
     rank_task_column,
 )
 from rjdb_bench.leaderboard.reported import is_reported, source_line
-from rjdb_bench.text_safety import DISPLAY_LIMIT, shorten
+from rjdb_bench.text_safety import DISPLAY_LIMIT, escape_controls, shorten
 
 PAGE_FILE = "index.html"
 TEXT_LIMIT = 2000  # characters of a board string (other than a name) shown on the page
@@ -103,10 +103,14 @@ def display_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def entry_labels(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """A label per entry for the charts: its name, plus its id where names repeat."""
+    """A label per entry for the charts: its name, plus its id where names repeat; control
+    characters written as escapes (the chart renderer, vl-convert, aborts the process on some,
+    e.g. ``\x1b``/``\x07``)."""
     names = [e["name"] for e in entries]
     return {
-        e["id"]: e["name"] if names.count(e["name"]) == 1 else f"{e['name']} [{e['id'][:6]}]"
+        e["id"]: escape_controls(
+            e["name"] if names.count(e["name"]) == 1 else f"{e['name']} [{e['id'][:6]}]"
+        )
         for e in entries
     }
 

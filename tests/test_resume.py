@@ -47,6 +47,29 @@ def _cached_answers(out: Path) -> int:
         return 0
 
 
+def _signalled_after_four_answers(out: Path, process: subprocess.Popen, how: int) -> bool:
+    """Send ``how`` once the cache holds 4 answers, counted while holding the cache's write lock.
+
+    The child's next answer waits for the lock, so it cannot finish the run between the count
+    and the signal however slow this process is scheduled on a loaded machine.
+    """
+    path = out / "responses.sqlite"
+    if not path.exists():
+        return False
+    db = sqlite3.connect(path, timeout=5, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        count = int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        if count >= 4:
+            process.send_signal(how)
+        db.execute("COMMIT")
+        return count >= 4
+    except sqlite3.OperationalError:  # table not created yet, or the child holds the lock
+        return False
+    finally:
+        db.close()
+
+
 def _outputs(out: Path, task: str) -> list[str]:
     return [
         json.loads(line)["output"]
@@ -72,11 +95,10 @@ def test_an_interrupted_run_resumes_without_asking_again(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
     deadline = time.monotonic() + 300
-    while _cached_answers(out) < 4:
+    while not _signalled_after_four_answers(out, process, how):
         assert process.poll() is None, process.communicate()[1][-2000:]
         assert time.monotonic() < deadline, "no answers were cached"
-        time.sleep(0.05)
-    process.send_signal(how)
+        time.sleep(0.01)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL)
     if how == signal.SIGINT:

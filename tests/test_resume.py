@@ -36,13 +36,17 @@ def _args(model: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+def _count(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+
 def _cached_answers(out: Path) -> int:
     path = out / "responses.sqlite"
     if not path.exists():
         return 0
     try:
         with sqlite3.connect(path, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+            return _count(db)
     except sqlite3.OperationalError:  # table not created yet
         return 0
 
@@ -59,15 +63,14 @@ def _signalled_after_four_answers(out: Path, process: subprocess.Popen, how: int
     db = sqlite3.connect(path, timeout=5, isolation_level=None)
     try:
         db.execute("BEGIN IMMEDIATE")
-        count = int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
-        if count >= 4:
+        ready = _count(db) >= 4
+        if ready:
             process.send_signal(how)
-        db.execute("COMMIT")
-        return count >= 4
+        return ready
     except sqlite3.OperationalError:  # table not created yet, or the child holds the lock
         return False
     finally:
-        db.close()
+        db.close()  # ends the read-only transaction, releasing the lock
 
 
 def _outputs(out: Path, task: str) -> list[str]:

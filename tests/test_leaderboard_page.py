@@ -334,16 +334,35 @@ def test_the_published_board_is_valid_and_its_committed_page_is_current(tmp_path
 
     published = REPO / "leaderboard"
     entries = read_board(published)["entries"]
-    for entry in entries:
+    runs = [e for e in entries if e.get("kind") != "reported"]
+    for entry in runs:
         assert read_items(published, entry).keys() == entry["tasks"].keys()
         assert entry["command"].startswith("rjdb-bench run ")
-    backends = {e["name"]: (e["reference"], e["backend"]) for e in entries}
-    assert backends["oracle"] == ("oracle", "oracle")
-    assert backends["oracle-extractive"] == ("oracle", "oracle")
-    assert backends["baseline"] == ("baseline", "baseline")
-    assert backends["smollm2-135m-instruct"] == (None, "vllm")
-    assert backends["weak-tagger-minilm"] == (None, "tagger")
-    assert backends["weak-matcher-minilm"] == (None, "matcher")
+    backends = {e["name"]: (e["reference"], e["backend"]) for e in runs}
+    assert backends == {
+        "oracle": ("oracle", "oracle"),
+        "oracle-extractive": ("oracle", "oracle"),
+        "baseline": ("baseline", "baseline"),
+        "smollm2-135m-instruct": (None, "vllm"),
+        "smollm2-135m-instruct-esco-full": (None, "vllm"),
+        "weak-tagger-minilm": (None, "tagger"),
+        "weak-matcher-minilm": (None, "matcher"),
+        "weak-linker-minilm": (None, "linker"),
+    }
+    # Issue 19: every entry ran its tasks' full test splits, except the embedded model's
+    # `tasks=[all]` entry, published at limit=100 (a full run would take hours on 2 cores).
+    for entry in runs:
+        for task, record in entry["tasks"].items():
+            if entry["name"] == "smollm2-135m-instruct":
+                assert record["n"] == min(100, record["n_full"]), task
+                assert entry["limit"] == 100 and "limit=100" in entry["command"]
+            else:
+                assert record["n"] == record["n_full"], (entry["name"], task)
+                assert entry["limit"] is None and "limit=" not in entry["command"]
+    reported = [e for e in entries if e.get("kind") == "reported"]
+    assert [sorted(e["tasks"]) for e in reported] == [
+        ["ood_esco_house", "ood_esco_tech", "ood_esco_techwolf"]
+    ]
     page = tmp_path / "index.html"
     assert main(["leaderboard", "render", "--board", str(published), "--out", str(page)]) == 0
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
+from rjdb_bench.interrupts import stop_on_interrupt
 from rjdb_bench.models.registry import OUTPUT_CONSTRAINT_KEY, LoadedModel, build_model
 from rjdb_bench.models.response_cache import CachedLM, ResponseCache
 from rjdb_bench.plan import RunPlan, plan_run, thawed
@@ -114,10 +115,11 @@ def run(
     output_dir = check_output_dir(plan.output_dir)
     loaded = load_tasks(plan)
     seed_everything(plan.seed)
-    model, evaluation, calls, ready = generate(plan, loaded, model)
-    generated = time.perf_counter()
-    scores, samples = score_tasks(evaluation["samples"], plan.scoring)
-    scored = time.perf_counter()
+    with stop_on_interrupt():  # a Ctrl-C that Python dropped still stops the run before its write
+        model, evaluation, calls, ready = generate(plan, loaded, model)
+        generated = time.perf_counter()
+        scores, samples = score_tasks(evaluation["samples"], plan.scoring)
+        scored = time.perf_counter()
 
     task_records = {
         name: task_record(task, evaluation["samples"][name], scores[name], loaded.data_used[name])

@@ -103,12 +103,14 @@ def test_an_interrupted_run_resumes_without_asking_again(
         assert time.monotonic() < deadline, "no answers were cached"
         time.sleep(0.01)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL)
+    answered = _cached_answers(out)
+    assert process.returncode == (130 if how == signal.SIGINT else -signal.SIGKILL), (
+        f"exit {process.returncode} with {answered} answers cached; stderr ends: {stderr[-1500:]}"
+    )
     if how == signal.SIGINT:
         assert "rjdb-bench: interrupted" in stderr
     assert not (out / "results.json").exists()
     assert not list(out.glob(".*.tmp"))
-    answered = _cached_answers(out)
     assert 4 <= answered < N_REQUESTS
 
     assert main(_args(tiny_causal_lm, out)) == 0

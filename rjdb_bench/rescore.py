@@ -8,7 +8,6 @@ seed, each saved raw output is parsed again with the current parsers, and ``resu
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 import rjdb_bench
 from rjdb_bench.errors import InputError
 from rjdb_bench.plan import RunPlan, plan_run
+from rjdb_bench.results.provenance import utc_now
 from rjdb_bench.results.run_dir import Run, read_run, write_run
 from rjdb_bench.results.writer import RESULTS_FILE, SAMPLES_DIR
 from rjdb_bench.stages import (
@@ -105,7 +105,7 @@ def rescore(run_dir: str | Path) -> dict[str, Any]:
     results["scoring"] = plan.scoring.describe()
     results["suites"] = suite_records(loaded, results["tasks"])
     results["rescored"] = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": utc_now(),
         "rjdb_bench_version": rjdb_bench.__version__,
     }
     return write_run(run_dir, results, samples)

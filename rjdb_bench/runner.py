@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from rjdb_bench.interrupts import stop_on_interrupt
 from rjdb_bench.models.registry import OUTPUT_CONSTRAINT_KEY, LoadedModel, build_model
 from rjdb_bench.models.response_cache import CachedLM, ResponseCache
 from rjdb_bench.plan import RunPlan, plan_run, thawed
-from rjdb_bench.results.provenance import environment
+from rjdb_bench.results.provenance import environment, utc_now
 from rjdb_bench.results.run_dir import check_output_dir, write_run
 from rjdb_bench.stages import LoadedTasks, load_tasks, score_tasks, suite_records, task_record
 from rjdb_bench.tasks.registry import task_spec
@@ -126,7 +125,7 @@ def run(
         for name, task in loaded.tasks.items()
     }
     results = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": utc_now(),
         "model": {
             **model.identity,
             "settings": model.settings,

@@ -32,7 +32,6 @@ import socket
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from omegaconf.errors import OmegaConfBaseException
 from rjdb_bench import strict_json
 from rjdb_bench.atomic import atomic_write_text, file_lock
 from rjdb_bench.errors import ERROR_LIMIT, InputError, one_line
+from rjdb_bench.results.provenance import utc_now
 from rjdb_bench.text_safety import terminal
 
 INDEX_FILE = "sweep.json"
@@ -93,10 +93,6 @@ _KIND_WORDS = {
 
 # The sweep directory of the sweep this process launched (set by SweepIndexCallback).
 _launched: dict[str, Path | None] = {"sweep_dir": None}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _installed(module: str) -> bool:
@@ -175,7 +171,7 @@ def start_index(sweep_dir: Path, *, launcher: str | None, overrides: Sequence[st
                 "format": INDEX_FORMAT,
                 "launcher": launcher,
                 "overrides": list(overrides),
-                "started": _now(),
+                "started": utc_now(),
                 "finished": None,
                 "complete": False,
                 "n_jobs": None,
@@ -225,7 +221,7 @@ def finish_index(sweep_dir: Path, *, launched: int | None) -> dict[str, Any]:
         return _rebuild(
             sweep_dir,
             jobs,
-            finished=_now(),
+            finished=utc_now(),
             complete=launched is not None,
             n_jobs=launched,
             exit_code=code,
@@ -331,7 +327,7 @@ def run_job(cfg: DictConfig) -> int:
         "exit_code": None,
         "error": None,
         "host": socket.gethostname(),
-        "started": _now(),
+        "started": utc_now(),
         "finished": None,
     }
     try:
@@ -359,7 +355,7 @@ def run_job(cfg: DictConfig) -> int:
     if record["run_dir"] is None:
         raw = _raw_output_dir(cfg)
         record["run_dir"] = None if raw is None else _relative(Path(raw).absolute(), sweep_dir)
-    record.update(status=status, exit_code=code, error=message, finished=_now())
+    record.update(status=status, exit_code=code, error=message, finished=utc_now())
     _save_record(sweep_dir, record)
     return code
 

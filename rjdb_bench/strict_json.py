@@ -1,10 +1,13 @@
 """JSON read from files anyone may have written (runs, boards, items, sweep indexes, cards):
-numbers must be finite, and anything else is one :class:`InputError` line naming the file.
+numbers must be finite, an object's keys unique, and anything else is one :class:`InputError`
+line naming the file.
 
 Python's ``json`` accepts ``NaN``, ``Infinity`` and ``1e400`` (which becomes ``inf``) and
 raises ``ValueError`` or ``RecursionError`` (not ``JSONDecodeError``) for a 5,000-digit
 integer or arrays nested 100,000 deep; :func:`loads` refuses all of them in one line. Writers
-pass ``allow_nan=False`` to ``json.dumps`` so what we write is strict JSON too.
+pass ``allow_nan=False`` to ``json.dumps`` so what we write is strict JSON too. A key given
+twice in one object (``{"entries": [...], "entries": [...]}``, a hand-merged board) would
+silently keep only the last value; it is refused instead.
 """
 
 from __future__ import annotations
@@ -15,29 +18,39 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rjdb_bench.errors import InputError
+from rjdb_bench.errors import InputError, one_line
 
 INT_LIMIT = 2**63  # integers beyond a signed 64-bit range are no count, seed or id of ours
 
 
 class _Refused(ValueError):
-    """A number strict JSON (RFC 8259 with finite floats) does not allow."""
+    """What strict JSON (RFC 8259, finite numbers, unique keys) does not allow."""
 
 
 def _constant(name: str) -> Any:
-    raise _Refused(f"non-finite number {name}")
+    raise _Refused(f"non-finite number {name} (only finite numbers are allowed)")
 
 
 def _float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _Refused(f"number {text[:40]} is out of range")
+        raise _Refused(f"number {text[:40]} is out of range (only finite numbers are allowed)")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        keys = [key for key, _ in pairs]
+        repeated = next(key for i, key in enumerate(keys) if key in keys[:i])
+        raise _Refused(f"key {one_line(repr(repeated), 60)} appears twice in one object")
     return value
 
 
 def _int(text: str) -> int:
     if len(text) > 20 or abs(int(text)) > INT_LIMIT:
-        raise _Refused(f"integer {text[:40]}{'...' if len(text) > 40 else ''} is out of range")
+        shown = f"{text[:40]}{'...' if len(text) > 40 else ''}"
+        raise _Refused(f"integer {shown} is out of range (only finite numbers are allowed)")
     return int(text)
 
 
@@ -53,14 +66,18 @@ def loads(text: str | bytes, where: str | Path, *, line: int | None = None) -> A
     rjdb_bench.errors.InputError: x.json: non-finite number NaN (only finite numbers are allowed)
     """
     try:
-        return json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        return json.loads(
+            text,
+            parse_constant=_constant,
+            parse_float=_float,
+            parse_int=_int,
+            object_pairs_hook=_unique_keys,
+        )
     except json.JSONDecodeError as error:
         at = line if line is not None else error.lineno
         raise InputError.at(where, f"invalid JSON ({error.msg})", line=at) from None
     except _Refused as error:
-        raise InputError.at(
-            where, f"{error} (only finite numbers are allowed)", line=line
-        ) from None
+        raise InputError.at(where, str(error), line=line) from None
     except UnicodeDecodeError as error:
         raise InputError.at(where, f"not UTF-8 ({error.reason})", line=line) from None
     except (ValueError, RecursionError) as error:

@@ -168,8 +168,21 @@ def test_a_reported_row_is_added_valid_and_never_ranked(
             ("strict_f1: 0.61", "strict_f1: .nan"),
             "tasks.my_spans.metrics.strict_f1: not a finite number",
         ),
+        (  # YAML keeps the last of two equal keys: a pasted second score must not win silently
+            ("strict_f1: 0.61", "strict_f1: 0.61\n      strict_f1: 0.91"),
+            "reported.yaml:9: invalid YAML: key 'strict_f1' appears twice (column 7), while "
+            "constructing a mapping at line 8, column 7",
+        ),
     ],
-    ids=["other-protocol", "no-run-of-task", "out-of-range", "unknown-metric", "bad-year", "nan"],
+    ids=[
+        "other-protocol",
+        "no-run-of-task",
+        "out-of-range",
+        "unknown-metric",
+        "bad-year",
+        "nan",
+        "duplicate-key",
+    ],
 )
 def test_a_bad_reported_row_is_refused_in_one_line(
     board: Path, tmp_path: Path, change: tuple[str, str], message: str, capfd
@@ -181,7 +194,7 @@ def test_a_bad_reported_row_is_refused_in_one_line(
     assert main(["leaderboard", "add-reported", str(path), "--board", str(board)]) == 2
     out, err = capfd.readouterr()
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"rjdb-bench: error: {path}: "), err
+    assert len(lines) == 1 and lines[0].startswith(f"rjdb-bench: error: {path}:"), err
     assert message in lines[0]
     assert out == ""
     assert _tree(board) == before

@@ -271,6 +271,26 @@ def test_a_non_finite_number_in_a_board_is_refused_by_every_command(
     assert tree(board) == before and not (tmp_path / "eee").exists()
 
 
+def test_a_key_given_twice_in_a_board_is_refused_by_every_command(
+    runs: dict[str, Path], board: Path, tmp_path: Path, capsys
+) -> None:
+    """A hand-merged board with two ``entries`` lists: JSON keeps the last one silently."""
+    path = board / "leaderboard.json"
+    text = path.read_text()
+    assert text.count('"entries": [') == 1
+    path.write_text(text.replace('"entries": [', '"entries": [], "entries": [', 1))
+    before = tree(board)
+    for args in (
+        ["list"],
+        ["render"],
+        ["add", str(runs["escape"])],
+        ["export-eee", str(tmp_path / "eee")],
+    ):
+        assert main(["leaderboard", *args[:1], "--board", str(board), *args[1:]]) == 2
+        one_error_line(capsys, f"{path}:", "key 'entries' appears twice in one object")
+    assert tree(board) == before and not (tmp_path / "eee").exists()
+
+
 def test_a_non_finite_number_in_a_run_is_refused(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,6 +44,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from rjdb_bench import strict_json
 from rjdb_bench.atomic import atomic_path, file_lock, write_synced
 from rjdb_bench.backends import recorded_backend_info
@@ -292,14 +294,33 @@ def schema_problem(validator: Any, data: Any) -> tuple[str, str] | None:
     return terminal(where, 200), terminal(error.message, 200)
 
 
-def checked_yaml(path: Path, text: bytes, validator: Any) -> Any:
-    """``text`` (YAML or JSON, read from ``path``) parsed safely, its numbers finite (YAML's
-    ``.nan``/``.inf`` pass a schema's numeric bounds) and valid against ``validator``; any
-    problem is one :class:`InputError` naming the file and the field."""
-    import yaml
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (it keeps the last)."""
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: list[Any] = []
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<:`` merges may override
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"key {one_line(repr(key), 60)} appears twice",
+                    key_node.start_mark,
+                )
+            seen.append(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def checked_yaml(path: Path, text: bytes, validator: Any) -> Any:
+    """``text`` (YAML or JSON, read from ``path``) parsed safely, its keys unique within each
+    mapping, its numbers finite (YAML's ``.nan``/``.inf`` pass a schema's numeric bounds) and
+    valid against ``validator``; any problem is one :class:`InputError` naming the file and
+    the field (or line)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
         raise yaml_error(path, error, text) from None
     bad = strict_json.non_finite(data)

@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import pytest
+from child_signals import sigint_at_default
 
 # A generator closed by the garbage collector runs its ``finally`` as a finalizer: a
 # KeyboardInterrupt raised there is printed as "Exception ignored" and lost.
@@ -33,7 +34,12 @@ def _child(body: str) -> subprocess.CompletedProcess[str]:
     code = "import signal, sys\nfrom rjdb_bench.interrupts import stop_on_interrupt\n"
     code += textwrap.dedent(LOST_IN_A_FINALIZER) + textwrap.dedent(body)
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=sigint_at_default,
     )
 
 

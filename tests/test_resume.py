@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from child_signals import sigint_at_default
 
 from rjdb_bench.cli import main
 
@@ -95,7 +96,12 @@ def test_an_interrupted_run_resumes_without_asking_again(
     out = tmp_path / "run"
     command = [sys.executable, "-m", "rjdb_bench.cli", *_args(tiny_causal_lm, out)]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        preexec_fn=sigint_at_default,
     )
     deadline = time.monotonic() + 300
     while not _signalled_after_four_answers(out, process, how):

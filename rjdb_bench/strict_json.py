@@ -41,9 +41,11 @@ def _float(text: str) -> float:
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     value = dict(pairs)
     if len(value) != len(pairs):
-        keys = [key for key, _ in pairs]
-        repeated = next(key for i, key in enumerate(keys) if key in keys[:i])
-        raise _Refused(f"key {one_line(repr(repeated), 60)} appears twice in one object")
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"key {one_line(repr(key), 60)} appears twice in one object")
+            seen.add(key)
     return value
 
 

@@ -173,6 +173,10 @@ def test_a_reported_row_is_added_valid_and_never_ranked(
             "reported.yaml:9: invalid YAML: key 'strict_f1' appears twice (column 7), while "
             "constructing a mapping at line 8, column 7",
         ),
+        (  # a key that is a list: the duplicate check steps aside, the YAML loader refuses it
+            ("strict_f1: 0.61", "strict_f1: 0.61\n      ? [a, b]\n      : 0.91"),
+            "reported.yaml:9: invalid YAML: found unhashable key",
+        ),
     ],
     ids=[
         "other-protocol",
@@ -182,6 +186,7 @@ def test_a_reported_row_is_added_valid_and_never_ranked(
         "bad-year",
         "nan",
         "duplicate-key",
+        "unhashable-key",
     ],
 )
 def test_a_bad_reported_row_is_refused_in_one_line(

@@ -250,6 +250,23 @@ def test_add_and_list_print_a_name_with_terminal_escapes_as_text(
 
 
 # ------------------------------------------------------------------- 5: finite numbers
+def _refused_by_every_board_command(
+    board: Path, runs: dict[str, Path], tmp_path: Path, capsys, *expected: str
+) -> None:
+    """list, render, add and export-eee each exit 2 with one line holding ``expected``, and
+    leave the board as it was (and write no export)."""
+    before = tree(board)
+    for args in (
+        ["list"],
+        ["render"],
+        ["add", str(runs["escape"])],
+        ["export-eee", str(tmp_path / "eee")],
+    ):
+        assert main(["leaderboard", *args[:1], "--board", str(board), *args[1:]]) == 2
+        one_error_line(capsys, *expected)
+    assert tree(board) == before and not (tmp_path / "eee").exists()
+
+
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_a_non_finite_number_in_a_board_is_refused_by_every_command(
     number: str, runs: dict[str, Path], board: Path, tmp_path: Path, capsys
@@ -258,17 +275,9 @@ def test_a_non_finite_number_in_a_board_is_refused_by_every_command(
     text = path.read_text()
     text = re.sub(r'("value": )1\.0', rf"\g<1>{number}", text, count=1)
     path.write_text(text)
-    before = tree(board)
-    for args in (
-        ["list"],
-        ["render"],
-        ["add", str(runs["escape"])],
-        ["export-eee", str(tmp_path / "eee")],
-    ):
-        flag = ["--board", str(board)]
-        assert main(["leaderboard", *args[:1], *flag, *args[1:]]) == 2
-        one_error_line(capsys, f"{path}:", "only finite numbers")
-    assert tree(board) == before and not (tmp_path / "eee").exists()
+    _refused_by_every_board_command(
+        board, runs, tmp_path, capsys, f"{path}:", "only finite numbers"
+    )
 
 
 def test_a_key_given_twice_in_a_board_is_refused_by_every_command(
@@ -279,16 +288,9 @@ def test_a_key_given_twice_in_a_board_is_refused_by_every_command(
     text = path.read_text()
     assert text.count('"entries": [') == 1
     path.write_text(text.replace('"entries": [', '"entries": [], "entries": [', 1))
-    before = tree(board)
-    for args in (
-        ["list"],
-        ["render"],
-        ["add", str(runs["escape"])],
-        ["export-eee", str(tmp_path / "eee")],
-    ):
-        assert main(["leaderboard", *args[:1], "--board", str(board), *args[1:]]) == 2
-        one_error_line(capsys, f"{path}:", "key 'entries' appears twice in one object")
-    assert tree(board) == before and not (tmp_path / "eee").exists()
+    _refused_by_every_board_command(
+        board, runs, tmp_path, capsys, f"{path}:", "key 'entries' appears twice in one object"
+    )
 
 
 def test_a_non_finite_number_in_a_run_is_refused(
